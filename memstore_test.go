@@ -1,0 +1,210 @@
+package zenkey_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zenkey-go/zenkey"
+	"github.com/zenkey-go/zenkey/storetest"
+)
+
+func TestMemoryStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) zenkey.Store {
+		return newMemoryStore(t)
+	})
+}
+
+// TestMemoryStoreSweep fills enough shards past one sweep batch, with live
+// and ended records sharing index values, and checks that Sweep removes
+// exactly the ended records and their index entries.
+func TestMemoryStoreSweep(t *testing.T) {
+	m := newMemoryStore(t)
+	ctx := t.Context()
+	const n = 100_000
+	subject, sid := randomHex(), randomHex()
+	var live []string
+	for i := range n {
+		r := memRecord(i%3 == 0)
+		if i%1000 == 0 {
+			r.Subject, r.SID = subject, sid
+		}
+		if err := m.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			live = append(live, r.Key)
+		}
+	}
+
+	if got, want := m.Sweep(), n-len(live); got != want {
+		t.Errorf("Sweep removed %d records, want %d", got, want)
+	}
+	if got := m.Len(); got != len(live) {
+		t.Errorf("Len after Sweep = %d, want %d", got, len(live))
+	}
+	for _, key := range live {
+		if _, err := m.Get(ctx, key); err != nil {
+			t.Fatalf("Get of a live record after Sweep: %v", err)
+		}
+	}
+
+	// Of the records filed under subject and sid, every third was live.
+	wantIndexed := (n/1000 + 2) / 3
+	if got, _ := m.DeleteSubject(ctx, subject); got != wantIndexed {
+		t.Errorf("DeleteSubject after Sweep removed %d, want %d", got, wantIndexed)
+	}
+	if got, _ := m.DeleteSID(ctx, sid); got != 0 {
+		t.Errorf("DeleteSID after DeleteSubject and Sweep removed %d, want 0", got)
+	}
+	if got, want := m.Len(), len(live)-wantIndexed; got != want {
+		t.Errorf("Len = %d, want %d", got, want)
+	}
+}
+
+// TestMemoryStoreFootprint checks the target of a million sessions with
+// 1 KiB blobs in well under 2 GiB, measured on a fifth of them.
+func TestMemoryStoreFootprint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills 200,000 records")
+	}
+	const n = 200_000
+	before := heapAlloc()
+	m := fillMemoryStore(t, n, 1024, true)
+	perRecord := float64(heapAlloc()-before) / n
+	runtime.KeepAlive(m)
+
+	t.Logf("%.0f bytes per record with a 1 KiB blob", perRecord)
+	if limit := float64(2<<30) / 1e6; perRecord > limit {
+		t.Errorf("%.0f bytes per record, over the %.0f that fit a million in 2 GiB",
+			perRecord, limit)
+	}
+}
+
+func BenchmarkMemoryStoreGet(b *testing.B) {
+	const n = 100_000
+	m := fillMemoryStore(b, n, 1024, true)
+	keys := m.keys
+	b.Run("Serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := m.Get(context.Background(), keys[i%n]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		var next atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := next.Add(7919)
+			for pb.Next() {
+				if _, err := m.Get(context.Background(), keys[i%n]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkMemoryStoreSweep sweeps a million records, half of them ended,
+// while another goroutine reads, and reports the longest Get it saw.
+func BenchmarkMemoryStoreSweep(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		m := fillMemoryStore(b, 1_000_000, 0, false)
+		stop := make(chan struct{})
+		longest := make(chan time.Duration)
+		go readUntil(m, stop, longest)
+		b.StartTimer()
+
+		m.Sweep()
+
+		b.StopTimer()
+		close(stop)
+		b.ReportMetric(float64(<-longest)/1e3, "µs-longest-get")
+		b.StartTimer()
+	}
+}
+
+func readUntil(m *filledStore, stop <-chan struct{}, longest chan<- time.Duration) {
+	var worst time.Duration
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			longest <- worst
+			return
+		default:
+		}
+		start := time.Now()
+		m.Get(context.Background(), m.keys[i%len(m.keys)])
+		worst = max(worst, time.Since(start))
+	}
+}
+
+type filledStore struct {
+	*zenkey.MemoryStore
+	keys []string
+}
+
+// fillMemoryStore returns a store of n records with blobs of the given
+// size, all live, or every other one ended, and the records' keys.
+func fillMemoryStore(tb testing.TB, n, blob int, allLive bool) *filledStore {
+	tb.Helper()
+	m := &filledStore{MemoryStore: zenkey.NewMemoryStore(), keys: make([]string, n)}
+	tb.Cleanup(func() { m.Close() })
+	for i := range n {
+		r := memRecord(allLive || i%2 == 0)
+		r.Blob = make([]byte, blob)
+		if err := m.Create(context.Background(), r); err != nil {
+			tb.Fatal(err)
+		}
+		m.keys[i] = r.Key
+	}
+	return m
+}
+
+func newMemoryStore(t *testing.T) *zenkey.MemoryStore {
+	m := zenkey.NewMemoryStore()
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// memRecord returns a record with a random key, subject and SID, live or
+// already ended.
+func memRecord(live bool) *zenkey.Record {
+	now := time.Now()
+	deadline := now.Add(time.Hour)
+	if !live {
+		deadline = now.Add(-time.Second)
+	}
+	return &zenkey.Record{
+		Key:              randomHex(),
+		Created:          now,
+		LastSeen:         now,
+		IdleDeadline:     deadline,
+		AbsoluteDeadline: now.Add(24 * time.Hour),
+		Subject:          randomHex(),
+		SID:              randomHex(),
+	}
+}
+
+func randomHex() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func heapAlloc() uint64 {
+	runtime.GC()
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	return s.HeapAlloc
+}

@@ -1,0 +1,207 @@
+package zenkey
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// touchEvery coalesces last-seen writes: a session is written at most once
+// in this interval by ordinary requests, so a read-mostly app costs one
+// store read per request.
+const touchEvery = time.Minute
+
+// A Middleware signs users in with ZenKey and loads their session on every
+// request. Create one with [New]; it is safe for concurrent use.
+type Middleware struct {
+	opts         Options
+	store        Store
+	keys         keyring
+	log          *slog.Logger
+	now          func() time.Time
+	callbackPath string
+	providers    *providerCache
+	logout       http.Handler
+}
+
+// New validates opts and returns a middleware. The error lists every
+// mistake in opts, each with what to change.
+func New(opts Options) (*Middleware, error) {
+	o := opts.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	keys, err := newKeyring(o.SecretKey, o.PreviousSecretKeys, int(o.AbsoluteTimeout/time.Second))
+	if err != nil {
+		return nil, err
+	}
+	redirect, _ := url.Parse(o.RedirectURL) // validated
+	m := &Middleware{
+		opts:         o,
+		store:        o.Store,
+		keys:         keys,
+		log:          o.Logger,
+		now:          o.Now,
+		callbackPath: cmp.Or(redirect.Path, "/"),
+	}
+	if m.store == nil {
+		m.store = NewMemoryStore()
+	}
+	m.providers = newProviderCache(m)
+	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.serveLogout))
+	return m, nil
+}
+
+// Handler returns next wrapped by the middleware: it serves the login,
+// callback and logout paths, and for every other request loads the
+// browser's session (at most once) into the request's context, where
+// [SessionFromContext] finds it. It does not refuse anyone: wrap protected
+// handlers with [Middleware.RequireLogin].
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case m.opts.LoginPath:
+			m.serveLogin(w, r)
+		case m.callbackPath:
+			m.serveCallback(w, r)
+		case m.opts.LogoutPath:
+			m.logout.ServeHTTP(w, r)
+		default:
+			next.ServeHTTP(w, m.withSession(r))
+		}
+	})
+}
+
+// RequireLogin returns next guarded by a signed-in check. A browser
+// navigation without a session is sent to login and comes back to the same
+// path afterwards; API calls, XHR and non-GET requests get 401 instead. If
+// the store fails, the answer is 503: never access, never a false
+// "signed out".
+func (m *Middleware) RequireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = m.withSession(r)
+		l := r.Context().Value(ctxKey{}).(*loaded)
+		switch {
+		case l.err != nil:
+			m.fail(w, r, http.StatusServiceUnavailable, reasonStore, l.err)
+		case l.session != nil:
+			next.ServeHTTP(w, r)
+		case isNavigation(r):
+			m.redirectToLogin(w, r)
+		default:
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "zenkey: sign-in required", http.StatusUnauthorized)
+		}
+	})
+}
+
+// withSession returns r with the session loaded into its context, unless an
+// earlier wrapper already did it.
+func (m *Middleware) withSession(r *http.Request) *http.Request {
+	if _, ok := r.Context().Value(ctxKey{}).(*loaded); ok {
+		return r
+	}
+	s, err := m.load(r)
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &loaded{s, err}))
+}
+
+// load finds the browser's live session. A missing, forged or stale cookie
+// is simply no session; only a store failure is an error.
+func (m *Middleware) load(r *http.Request) (*Session, error) {
+	id := m.readCookie(r)
+	if id == nil {
+		return nil, nil
+	}
+	rec, err := m.store.Get(r.Context(), storeKey(id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		m.log.LogAttrs(r.Context(), slog.LevelError, "zenkey: store read failed",
+			slog.String("reason", reasonStore), slog.Any("error", err))
+		return nil, err
+	}
+	now := m.now()
+	if !rec.Live(now) {
+		return nil, nil
+	}
+	s := &Session{rec: rec, ring: m.keys}
+	if now.Sub(rec.LastSeen) >= touchEvery {
+		m.touch(r.Context(), s, now)
+	}
+	return s, nil
+}
+
+// touch moves the session's idle deadline forward. It is conditional on the
+// version read, so it can never bring back a session logged out meanwhile;
+// losing the race to another request is fine.
+func (m *Middleware) touch(ctx context.Context, s *Session, now time.Time) {
+	rec := *s.rec
+	rec.LastSeen = now
+	rec.IdleDeadline = minTime(now.Add(m.opts.IdleTimeout), rec.AbsoluteDeadline)
+	if err := m.reseal(&rec); err != nil {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: session record does not open",
+			slog.String("reason", reasonVault), slog.Any("error", err))
+		return
+	}
+	err := m.store.Update(ctx, &rec)
+	if err != nil && !errors.Is(err, ErrConflict) {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: session touch failed",
+			slog.String("reason", reasonStore), slog.Any("error", err))
+		return
+	}
+	if err == nil {
+		s.rec = &rec
+	}
+}
+
+// reseal seals a record again under the current master secret when it was
+// sealed under a previous one.
+func (m *Middleware) reseal(rec *Record) error {
+	plain, stale, err := m.keys.open(rec.Key, rec.Blob)
+	if err != nil {
+		return err
+	}
+	if stale {
+		rec.Blob = m.keys.seal(rec.Key, plain)
+	}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// isNavigation reports whether r is a browser loading a page, which may be
+// redirected to login, as opposed to a script or API client.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.Header.Get("X-Requested-With") != "" {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// redirectToLogin sends the browser to the login path, to come back to the
+// page it asked for.
+func (m *Middleware) redirectToLogin(w http.ResponseWriter, r *http.Request) {
+	target := m.opts.LoginPath
+	if rt := r.URL.RequestURI(); isLocalPath(rt) && rt != "/" {
+		target += "?return_to=" + url.QueryEscape(rt)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}

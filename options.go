@@ -1,0 +1,292 @@
+package zenkey
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The real ZenKey endpoints, used when Options leaves them empty.
+const (
+	DefaultDiscoveryUIURL = "https://discoveryui.myzenkey.com/ui/discovery-ui"
+	DefaultDiscoveryURL   = "https://discoveryissuer.myzenkey.com/.well-known/openid_configuration"
+)
+
+// Options configures a [Middleware]. The zero value of every field other than
+// ClientID, ClientSecret, RedirectURL and SecretKey is a safe default; [New]
+// validates the whole struct once.
+type Options struct {
+	// ClientID and ClientSecret are the credentials ZenKey (or the provider
+	// named by Issuer) issued for this app. The secret is sent with HTTP
+	// Basic authentication (client_secret_basic). Both are required.
+	ClientID     string
+	ClientSecret string
+
+	// RedirectURL is the absolute callback URL registered with the provider,
+	// such as "https://app.example/auth/callback". It must use https unless
+	// its host is a loopback address or "localhost". The middleware serves
+	// the callback at its path. Required.
+	RedirectURL string
+
+	// SecretKey is the master secret, at least 32 random bytes. The cookie
+	// key, the token encryption key and the index key are derived from it
+	// with HKDF, each under its own label. Required.
+	SecretKey []byte
+
+	// PreviousSecretKeys are older master secrets, newest first. Cookies and
+	// session records sealed under them are still accepted; records are
+	// sealed again under SecretKey on their next write. Default none.
+	PreviousSecretKeys [][]byte
+
+	// Issuer switches from ZenKey carrier discovery to plain OpenID Connect
+	// discovery at this issuer URL; the discovered issuer must equal it
+	// exactly. Default empty: carrier discovery.
+	Issuer string
+
+	// DiscoveryUIURL and DiscoveryURL locate ZenKey's carrier discovery UI
+	// and discovery issuer. Default the real ZenKey endpoints.
+	DiscoveryUIURL string
+	DiscoveryURL   string
+
+	// Scopes requested at login. Default "openid offline_access": the
+	// refresh token lets the app call APIs after the access token expires.
+	// ZenKey also offers name, email, phone, postal_code, address and
+	// birthdate. "openid" is added when missing.
+	Scopes []string
+
+	// ACR is the authentication context requested with acr_values, and the
+	// least the id_token's acr must show. ZenKey offers "a1" (low) and "a3"
+	// (PIN or biometric); "a2" is refused. Default "a3" with carrier
+	// discovery, and none (not sent, not checked) with Issuer.
+	ACR string
+
+	// Context is the text ZenKey shows the user while they approve the
+	// login, at most 280 characters. Default none.
+	Context string
+
+	// Store keeps the sessions and pending logins. Default an in-memory
+	// store, which loses every session when the process ends; use a
+	// persistent store such as sqlitestore in production.
+	Store Store
+
+	// IdleTimeout ends a session that saw no request for this long.
+	// Default 30 minutes.
+	IdleTimeout time.Duration
+
+	// AbsoluteTimeout ends a session this long after login, however active.
+	// Default 12 hours.
+	AbsoluteTimeout time.Duration
+
+	// LoginPath and LogoutPath are the paths the middleware serves for
+	// starting a login and for logging out. Defaults "/auth/login" and
+	// "/auth/logout".
+	LoginPath  string
+	LogoutPath string
+
+	// AfterLogoutURL is the local path the browser is sent to after logout.
+	// Default "/".
+	AfterLogoutURL string
+
+	// ClockLeeway is how far the provider's clock may differ from ours when
+	// checking exp, iat and auth_time. Default 1 minute; at most 5 minutes.
+	ClockLeeway time.Duration
+
+	// HTTPClient makes every call to the provider. Default a client with a
+	// 10 second timeout. Responses are read up to a size limit either way.
+	HTTPClient *http.Client
+
+	// Logger receives structured events. Default nil: nothing is logged.
+	// No event ever carries a token, a secret or a session id.
+	Logger *slog.Logger
+
+	// Now is the clock. Default time.Now; tests set it to move time.
+	Now func() time.Time
+}
+
+// Fixed limits; they are not options because no app needs to change them.
+const (
+	cookieName      = "__Host-zenkey"
+	loginCookieName = "__Host-zenkey-login"
+	flowLifetime    = 10 * time.Minute
+	maxPendingFlows = 5
+	minSecretLen    = 32
+	maxContextLen   = 280
+)
+
+// withDefaults returns a copy of o with every empty field set to its default.
+func (o Options) withDefaults() Options {
+	o.DiscoveryUIURL = cmp.Or(o.DiscoveryUIURL, DefaultDiscoveryUIURL)
+	o.DiscoveryURL = cmp.Or(o.DiscoveryURL, DefaultDiscoveryURL)
+	if len(o.Scopes) == 0 {
+		o.Scopes = []string{"openid", "offline_access"}
+	} else if !slices.Contains(o.Scopes, "openid") {
+		o.Scopes = append([]string{"openid"}, o.Scopes...)
+	}
+	if o.ACR == "" && o.Issuer == "" {
+		o.ACR = "a3"
+	}
+	o.IdleTimeout = cmp.Or(o.IdleTimeout, 30*time.Minute)
+	o.AbsoluteTimeout = cmp.Or(o.AbsoluteTimeout, 12*time.Hour)
+	o.LoginPath = cmp.Or(o.LoginPath, "/auth/login")
+	o.LogoutPath = cmp.Or(o.LogoutPath, "/auth/logout")
+	o.AfterLogoutURL = cmp.Or(o.AfterLogoutURL, "/")
+	o.ClockLeeway = cmp.Or(o.ClockLeeway, time.Minute)
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// validate reports every mistake in o (after defaults) at once, each saying
+// what to fix.
+func (o *Options) validate() error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("zenkey: "+format, args...))
+	}
+	if o.ClientID == "" {
+		add("Options.ClientID is empty: set the client id ZenKey issued for this app")
+	}
+	if o.ClientSecret == "" {
+		add("Options.ClientSecret is empty: set the client secret ZenKey issued for this app")
+	}
+	if err := checkRedirectURL(o.RedirectURL); err != nil {
+		errs = append(errs, err)
+	}
+	if len(o.SecretKey) < minSecretLen {
+		add("Options.SecretKey has %d bytes: use at least %d random bytes", len(o.SecretKey), minSecretLen)
+	}
+	for i, k := range o.PreviousSecretKeys {
+		if len(k) < minSecretLen {
+			add("Options.PreviousSecretKeys[%d] has %d bytes: each needs at least %d", i, len(k), minSecretLen)
+		}
+	}
+	errs = append(errs, o.validateProvider()...)
+	errs = append(errs, o.validateSession()...)
+	return errors.Join(errs...)
+}
+
+func (o *Options) validateProvider() []error {
+	var errs []error
+	if o.Issuer != "" {
+		if err := checkProviderURL("Options.Issuer", o.Issuer); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		for name, u := range map[string]string{
+			"Options.DiscoveryUIURL": o.DiscoveryUIURL,
+			"Options.DiscoveryURL":   o.DiscoveryURL,
+		} {
+			if err := checkProviderURL(name, u); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	switch o.ACR {
+	case "", "a1", "a3":
+	case "a2":
+		errs = append(errs, errors.New(`zenkey: Options.ACR "a2" must not be used with ZenKey: use "a3" (PIN or biometric) or "a1"`))
+	default:
+		if o.Issuer == "" {
+			errs = append(errs, fmt.Errorf(`zenkey: Options.ACR %q is not a ZenKey value: use "a3" or "a1"`, o.ACR))
+		}
+	}
+	if n := len([]rune(o.Context)); n > maxContextLen {
+		errs = append(errs, fmt.Errorf("zenkey: Options.Context has %d characters: ZenKey shows at most %d", n, maxContextLen))
+	}
+	return errs
+}
+
+func (o *Options) validateSession() []error {
+	var errs []error
+	if o.IdleTimeout < 0 || o.AbsoluteTimeout < 0 {
+		errs = append(errs, errors.New("zenkey: Options.IdleTimeout and AbsoluteTimeout must not be negative"))
+	}
+	if o.IdleTimeout > o.AbsoluteTimeout {
+		errs = append(errs, fmt.Errorf("zenkey: Options.IdleTimeout (%v) is longer than AbsoluteTimeout (%v)", o.IdleTimeout, o.AbsoluteTimeout))
+	}
+	if o.ClockLeeway < 0 || o.ClockLeeway > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("zenkey: Options.ClockLeeway %v is outside 0 to 5 minutes", o.ClockLeeway))
+	}
+	for name, p := range map[string]string{
+		"Options.LoginPath":      o.LoginPath,
+		"Options.LogoutPath":     o.LogoutPath,
+		"Options.AfterLogoutURL": o.AfterLogoutURL,
+	} {
+		if !isLocalPath(p) {
+			errs = append(errs, fmt.Errorf("zenkey: %s %q must be a local path starting with /", name, p))
+		}
+	}
+	return errs
+}
+
+// checkRedirectURL accepts an absolute https URL, or http on loopback only:
+// the authorization code travels in this URL.
+func checkRedirectURL(raw string) error {
+	if raw == "" {
+		return errors.New("zenkey: Options.RedirectURL is empty: set the absolute callback URL registered with ZenKey, such as https://app.example/auth/callback")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("zenkey: Options.RedirectURL %q is not an absolute URL such as https://app.example/auth/callback", raw)
+	}
+	if u.Fragment != "" || u.RawQuery != "" {
+		return fmt.Errorf("zenkey: Options.RedirectURL %q must have no query or fragment", raw)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil
+	}
+	return fmt.Errorf("zenkey: Options.RedirectURL %q must use https (plain http is allowed only on localhost)", raw)
+}
+
+// checkProviderURL accepts an absolute https URL, or http on loopback for
+// local providers such as zenkeytest.
+func checkProviderURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("zenkey: %s %q is not an absolute URL", name, raw)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil
+	}
+	return fmt.Errorf("zenkey: %s %q must use https (plain http is allowed only on localhost)", name, raw)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLocalPath reports whether p is a path on this site: it starts with one
+// slash, and nothing in it could make a browser leave the site.
+func isLocalPath(p string) bool {
+	if len(p) == 0 || p[0] != '/' || len(p) > 2048 {
+		return false
+	}
+	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
+}

@@ -1,0 +1,139 @@
+package zenkey
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// A token is an OAuth token or a JWT. It prints and logs as "[redacted]".
+type token string
+
+// Format writes "[redacted]" for every verb.
+func (token) Format(f fmt.State, _ rune) { fmt.Fprint(f, "[redacted]") }
+
+// LogValue makes slog print "[redacted]".
+func (token) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// sessionData is what a session record's blob holds once opened.
+type sessionData struct {
+	Issuer        string          `json:"iss"`
+	Subject       string          `json:"sub"`
+	MCCMNC        string          `json:"mccmnc,omitempty"`
+	SID           string          `json:"sid,omitempty"`
+	Claims        json.RawMessage `json:"claims"`
+	IDToken       token           `json:"id_token"`
+	AccessToken   token           `json:"access_token"`
+	RefreshToken  token           `json:"refresh_token,omitempty"`
+	TokenType     string          `json:"token_type,omitempty"`
+	Expiry        time.Time       `json:"expiry"`
+	Nonce         token           `json:"nonce"`
+	AuthTime      int64           `json:"auth_time,omitempty"`
+	CorrelationID string          `json:"correlation_id,omitempty"`
+}
+
+// A Session is the signed-in state of one browser. Handlers get it with
+// [SessionFromContext]. Its methods are safe for concurrent use; it is valid
+// for the request that loaded it.
+type Session struct {
+	rec  *Record
+	ring keyring
+
+	once sync.Once
+	data *sessionData
+	err  error
+}
+
+// open decrypts the session's record the first time it is needed: a request
+// that only checks that a session exists pays for no decryption.
+func (s *Session) open() (*sessionData, error) {
+	s.once.Do(func() {
+		plain, _, err := s.ring.open(s.rec.Key, s.rec.Blob)
+		if err != nil {
+			s.err = err
+			return
+		}
+		var d sessionData
+		if err := json.Unmarshal(plain, &d); err != nil {
+			s.err = fmt.Errorf("zenkey: session record: %w", err)
+			return
+		}
+		s.data = &d
+	})
+	return s.data, s.err
+}
+
+// Subject returns the user's subject (the id_token's sub): stable for this
+// app and this user. With ZenKey it starts with the carrier's mccmnc. It
+// returns "" if the session record cannot be decrypted.
+func (s *Session) Subject() string {
+	d, err := s.open()
+	if err != nil {
+		return ""
+	}
+	return d.Subject
+}
+
+// Issuer returns the issuer that signed the user in: the carrier's issuer
+// with ZenKey.
+func (s *Session) Issuer() string {
+	d, err := s.open()
+	if err != nil {
+		return ""
+	}
+	return d.Issuer
+}
+
+// Claims decodes the id_token's claims, as validated at login, into v.
+func (s *Session) Claims(v any) error {
+	d, err := s.open()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(d.Claims, v)
+}
+
+// Created returns when the user signed in.
+func (s *Session) Created() time.Time { return s.rec.Created }
+
+// Expires returns when the session ends unless the user is seen again
+// before its idle deadline.
+func (s *Session) Expires() time.Time { return s.rec.Expires() }
+
+// newSessionID returns a fresh session id (256 random bits) and the store
+// key derived from it.
+func newSessionID() (id []byte, key string) {
+	id = make([]byte, 32)
+	rand.Read(id)
+	return id, storeKey(id)
+}
+
+// storeKey hashes a session id: a store and its backups never hold an id
+// that could be replayed as a cookie.
+func storeKey(id []byte) string {
+	sum := sha256.Sum256(id)
+	return hex.EncodeToString(sum[:])
+}
+
+type ctxKey struct{}
+
+// loaded is what the middleware puts in a request's context.
+type loaded struct {
+	session *Session
+	err     error // the store failed: neither signed in nor signed out
+}
+
+// SessionFromContext returns the session the middleware loaded for the
+// request, or nil when the browser is not signed in.
+func SessionFromContext(ctx context.Context) *Session {
+	if l, ok := ctx.Value(ctxKey{}).(*loaded); ok {
+		return l.session
+	}
+	return nil
+}
