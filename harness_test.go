@@ -221,4 +221,3 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	resp.Body = io.NopCloser(strings.NewReader(string(body)))
 	return resp, nil
 }
-

@@ -483,4 +483,3 @@ func TestSessionTimeouts(t *testing.T) {
 		assert.False(t, h.signedIn(h.browser), "activity never extends past the absolute timeout")
 	})
 }
-
