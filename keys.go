@@ -49,9 +49,9 @@ type derivedKeys struct {
 // of the previous ones after it.
 type keyring []*derivedKeys
 
-func newKeyring(current []byte, previous [][]byte, maxAge int) (keyring, error) {
+func newKeyring(current Secret, previous []Secret, maxAge int) (keyring, error) {
 	var ring keyring
-	for _, secret := range append([][]byte{current}, previous...) {
+	for _, secret := range append([]Secret{current}, previous...) {
 		k, err := deriveKeys(secret, maxAge)
 		if err != nil {
 			return nil, err

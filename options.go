@@ -38,12 +38,12 @@ type Options struct {
 	// SecretKey is the master secret, at least 32 random bytes. The cookie
 	// key, the token encryption key and the index key are derived from it
 	// with HKDF, each under its own label. Required.
-	SecretKey []byte
+	SecretKey Secret
 
 	// PreviousSecretKeys are older master secrets, newest first. Cookies and
 	// session records sealed under them are still accepted; records are
 	// sealed again under SecretKey on their next write. Default none.
-	PreviousSecretKeys [][]byte
+	PreviousSecretKeys []Secret
 
 	// Issuer switches from ZenKey carrier discovery to plain OpenID Connect
 	// discovery at this issuer URL; the discovered issuer must equal it
@@ -289,4 +289,24 @@ func isLocalPath(p string) bool {
 	}
 	u, err := url.Parse(p)
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
+}
+
+// String describes o without its secrets, so that printing or logging
+// Options leaks nothing.
+func (o Options) String() string {
+	return fmt.Sprintf("zenkey.Options{ClientID: %q, ClientSecret: [redacted], RedirectURL: %q, Issuer: %q}",
+		o.ClientID, o.RedirectURL, o.Issuer)
+}
+
+// GoString is String, for %#v.
+func (o Options) GoString() string { return o.String() }
+
+// LogValue logs o without its secrets.
+func (o Options) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("client_id", o.ClientID),
+		slog.String("client_secret", "[redacted]"),
+		slog.String("redirect_url", o.RedirectURL),
+		slog.String("issuer", o.Issuer),
+	)
 }
