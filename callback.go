@@ -265,10 +265,6 @@ func (m *Middleware) beginSession(w http.ResponseWriter, r *http.Request, data *
 
 // createSession stores data as a new session record and returns its id.
 func (m *Middleware) createSession(ctx context.Context, data *sessionData) ([]byte, error) {
-	plain, err := json.Marshal(data)
-	if err != nil {
-		return nil, err
-	}
 	id, key := newSessionID()
 	now := m.now()
 	k := m.keys.current()
@@ -280,7 +276,9 @@ func (m *Middleware) createSession(ctx context.Context, data *sessionData) ([]by
 		AbsoluteDeadline: now.Add(m.opts.AbsoluteTimeout),
 		Subject:          k.indexHash(indexSubject, data.Subject),
 		SID:              k.indexHash(indexSID, sidValue(data.Issuer, data.SID)),
-		Blob:             m.keys.seal(key, plain),
+	}
+	if err := m.sealSession(rec, data); err != nil {
+		return nil, err
 	}
 	return id, m.store.Create(ctx, rec)
 }

@@ -1,6 +1,7 @@
 package zenkey
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -24,6 +25,10 @@ const (
 	reasonProviderNotFound = "provider_not_found"
 	reasonExchange         = "code_exchange_failed"
 	reasonDenied           = "login_denied"
+	reasonRefresh          = "refresh_refused"
+	reasonUpstream         = "upstream_error"
+	reasonNoSession        = "no_session"
+	reasonCrossSite        = "cross_site"
 )
 
 // A rejection is an error with the reason code it is logged under.
@@ -74,15 +79,7 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, status int, re
 }
 
 func (m *Middleware) failWith(w http.ResponseWriter, r *http.Request, status int, reason, message string, cause error) {
-	level := slog.LevelWarn
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	attrs := []slog.Attr{slog.String("reason", reason), slog.Int("status", status)}
-	if cause != nil {
-		attrs = append(attrs, slog.String("error", cause.Error()))
-	}
-	m.log.LogAttrs(r.Context(), level, "zenkey: request refused", attrs...)
+	m.logRefusal(r.Context(), status, reason, cause)
 
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -93,6 +90,20 @@ func (m *Middleware) failWith(w http.ResponseWriter, r *http.Request, status int
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	errorPage.Execute(w, map[string]string{"Message": message, "Retry": m.opts.LoginPath})
+}
+
+// logRefusal logs a refused request with its reason code: server-side
+// failures as errors, the rest as warnings.
+func (m *Middleware) logRefusal(ctx context.Context, status int, reason string, cause error) {
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{slog.String("reason", reason), slog.Int("status", status)}
+	if cause != nil {
+		attrs = append(attrs, slog.String("error", cause.Error()))
+	}
+	m.log.LogAttrs(ctx, level, "zenkey: request refused", attrs...)
 }
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>

@@ -26,6 +26,7 @@ type Middleware struct {
 	now          func() time.Time
 	callbackPath string
 	providers    *providerCache
+	flights      flights
 	logout       http.Handler
 }
 
@@ -130,7 +131,7 @@ func (m *Middleware) load(r *http.Request) (*Session, error) {
 	if !rec.Live(now) {
 		return nil, nil
 	}
-	s := &Session{rec: rec, ring: m.keys}
+	s := &Session{m: m, rec: rec}
 	if now.Sub(rec.LastSeen) >= touchEvery {
 		m.touch(r.Context(), s, now)
 	}
@@ -141,7 +142,7 @@ func (m *Middleware) load(r *http.Request) (*Session, error) {
 // version read, so it can never bring back a session logged out meanwhile;
 // losing the race to another request is fine.
 func (m *Middleware) touch(ctx context.Context, s *Session, now time.Time) {
-	rec := *s.rec
+	rec := *s.record()
 	rec.LastSeen = now
 	rec.IdleDeadline = minTime(now.Add(m.opts.IdleTimeout), rec.AbsoluteDeadline)
 	if err := m.reseal(&rec); err != nil {
@@ -156,7 +157,7 @@ func (m *Middleware) touch(ctx context.Context, s *Session, now time.Time) {
 		return
 	}
 	if err == nil {
-		s.rec = &rec
+		s.replace(&rec, nil)
 	}
 }
 

@@ -98,6 +98,27 @@ type Options struct {
 	// checking exp, iat and auth_time. Default 1 minute; at most 5 minutes.
 	ClockLeeway time.Duration
 
+	// RefreshSkew is how long before the access token's expiry it is
+	// refreshed, so that a token handed to an API call does not expire on
+	// the way. Default 1 minute.
+	RefreshSkew time.Duration
+
+	// APIOrigins are the origins ("https://api.example", scheme, host and
+	// port) that [Middleware.Client] may send the session's tokens to. A
+	// request to any other origin, also after a redirect, is refused.
+	// Default none.
+	APIOrigins []string
+
+	// IDTokenHeader, when set, is a request header in which
+	// [Middleware.Client] and [Middleware.APIProxy] also forward the
+	// session's id_token, such as "X-Id-Token". Default none.
+	IDTokenHeader string
+
+	// UserInfoTTL is how long [Middleware.UserInfo] keeps the provider's
+	// answer in the session before asking again. Default 0: every call
+	// asks the provider.
+	UserInfoTTL time.Duration
+
 	// HTTPClient makes every call to the provider. Default a client with a
 	// 10 second timeout. Responses are read up to a size limit either way.
 	HTTPClient *http.Client
@@ -138,6 +159,7 @@ func (o Options) withDefaults() Options {
 	o.LogoutPath = cmp.Or(o.LogoutPath, "/auth/logout")
 	o.AfterLogoutURL = cmp.Or(o.AfterLogoutURL, "/")
 	o.ClockLeeway = cmp.Or(o.ClockLeeway, time.Minute)
+	o.RefreshSkew = cmp.Or(o.RefreshSkew, time.Minute)
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -218,6 +240,14 @@ func (o *Options) validateSession() []error {
 	if o.IdleTimeout > o.AbsoluteTimeout {
 		errs = append(errs, fmt.Errorf("zenkey: Options.IdleTimeout (%v) is longer than AbsoluteTimeout (%v)", o.IdleTimeout, o.AbsoluteTimeout))
 	}
+	for _, origin := range o.APIOrigins {
+		if err := checkOrigin(origin); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.RefreshSkew < 0 || o.UserInfoTTL < 0 {
+		errs = append(errs, errors.New("zenkey: Options.RefreshSkew and UserInfoTTL must not be negative"))
+	}
 	if o.ClockLeeway < 0 || o.ClockLeeway > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("zenkey: Options.ClockLeeway %v is outside 0 to 5 minutes", o.ClockLeeway))
 	}
@@ -263,6 +293,19 @@ func checkProviderURL(name, raw string) error {
 		return nil
 	}
 	return fmt.Errorf("zenkey: %s %q must use https (plain http is allowed only on localhost)", name, raw)
+}
+
+// checkOrigin accepts "scheme://host[:port]" and nothing more: an origin
+// tokens may be sent to.
+func checkOrigin(origin string) error {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("zenkey: Options.APIOrigins entry %q is not an origin such as https://api.example", origin)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil
+	}
+	return fmt.Errorf("zenkey: Options.APIOrigins entry %q must use https (plain http is allowed only on localhost)", origin)
 }
 
 func isLoopback(host string) bool {

@@ -36,37 +36,70 @@ type sessionData struct {
 	Nonce         token           `json:"nonce"`
 	AuthTime      int64           `json:"auth_time,omitempty"`
 	CorrelationID string          `json:"correlation_id,omitempty"`
+	UserInfo      *userInfoCache  `json:"userinfo,omitempty"`
 }
 
 // A Session is the signed-in state of one browser. Handlers get it with
 // [SessionFromContext]. Its methods are safe for concurrent use; it is valid
 // for the request that loaded it.
 type Session struct {
-	rec  *Record
-	ring keyring
+	m *Middleware
 
-	once sync.Once
-	data *sessionData
-	err  error
+	mu   sync.Mutex
+	rec  *Record
+	data *sessionData // nil until opened
 }
 
 // open decrypts the session's record the first time it is needed: a request
 // that only checks that a session exists pays for no decryption.
 func (s *Session) open() (*sessionData, error) {
-	s.once.Do(func() {
-		plain, _, err := s.ring.open(s.rec.Key, s.rec.Blob)
-		if err != nil {
-			s.err = err
-			return
-		}
-		var d sessionData
-		if err := json.Unmarshal(plain, &d); err != nil {
-			s.err = fmt.Errorf("zenkey: session record: %w", err)
-			return
-		}
-		s.data = &d
-	})
-	return s.data, s.err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data != nil {
+		return s.data, nil
+	}
+	d, err := s.m.openSession(s.rec)
+	if err != nil {
+		return nil, err
+	}
+	s.data = d
+	return d, nil
+}
+
+// replace makes the session show a newer version of its record.
+func (s *Session) replace(rec *Record, d *sessionData) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rec, s.data = rec, d
+}
+
+func (s *Session) record() *Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec
+}
+
+// openSession decrypts and decodes a session record's blob.
+func (m *Middleware) openSession(rec *Record) (*sessionData, error) {
+	plain, _, err := m.keys.open(rec.Key, rec.Blob)
+	if err != nil {
+		return nil, err
+	}
+	var d sessionData
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return nil, fmt.Errorf("zenkey: session record: %w", err)
+	}
+	return &d, nil
+}
+
+// sealSession encodes d into rec's blob, sealed under the current key.
+func (m *Middleware) sealSession(rec *Record, d *sessionData) error {
+	plain, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("zenkey: session record: %w", err)
+	}
+	rec.Blob = m.keys.seal(rec.Key, plain)
+	return nil
 }
 
 // Subject returns the user's subject (the id_token's sub): stable for this
@@ -100,11 +133,11 @@ func (s *Session) Claims(v any) error {
 }
 
 // Created returns when the user signed in.
-func (s *Session) Created() time.Time { return s.rec.Created }
+func (s *Session) Created() time.Time { return s.record().Created }
 
 // Expires returns when the session ends unless the user is seen again
 // before its idle deadline.
-func (s *Session) Expires() time.Time { return s.rec.Expires() }
+func (s *Session) Expires() time.Time { return s.record().Expires() }
 
 // newSessionID returns a fresh session id (256 random bits) and the store
 // key derived from it.

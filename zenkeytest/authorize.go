@@ -52,7 +52,7 @@ func (s *Server) LastAuthorize() url.Values {
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
-	s.lastAuthorize = cloneValues(q)
+	s.lastAuthorize = q // a fresh map, never changed
 	code, description := s.sw.authorizeError, s.sw.authorizeErrorDescription
 	s.mu.Unlock()
 

@@ -49,7 +49,7 @@ func (s *Server) LastDiscoveryUI() url.Values {
 func (s *Server) handleDiscoveryUI(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
-	s.lastDiscoveryUI = cloneValues(q)
+	s.lastDiscoveryUI = q // a fresh map, never changed
 	s.mu.Unlock()
 
 	back, problem := s.checkClient(q)

@@ -49,7 +49,7 @@
 //
 // and then makes it fail where the test needs it to:
 //
-//	s.SetTokenError("invalid_grant")      // the next refresh fails
+//	s.SetTokenError("invalid_grant")      // code exchange and refresh fail
 //	s.Fail(zenkeytest.UserInfo, 503)      // userinfo is down
 //	s.EditClaims(func(c map[string]any) { // a token for someone else
 //		c["aud"] = "another-client"

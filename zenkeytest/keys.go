@@ -39,16 +39,23 @@ type keyRing struct {
 	published []*signingKey // newest first; holds current
 }
 
-// newKeyRing returns a ring with one fresh key, current and published.
-func newKeyRing() keyRing {
-	k := newSigningKey()
-	return keyRing{current: k, published: []*signingKey{k}}
+// initKeys makes the first signing key when it is first needed. An RSA key
+// takes a sizeable fraction of a second to generate, which a test that never
+// gets to the token endpoint need not wait for.
+func (s *Server) initKeys() {
+	s.keysOnce.Do(func() {
+		k := newSigningKey()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.keys = keyRing{current: k, published: []*signingKey{k}}
+	})
 }
 
 // RotateKey makes a new RSA key, with a new kid, sign everything from now on.
 // With keepOld the JWKS keeps publishing the older keys, so tokens they signed
 // still verify; without it the JWKS holds the new key alone.
 func (s *Server) RotateKey(keepOld bool) {
+	s.initKeys()
 	k := newSigningKey() // slow: made before taking the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,6 +83,7 @@ func (s *Server) SignWithUnpublishedKey(on bool) {
 
 // handleJWKS publishes the public keys, as a JSON Web Key Set.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	s.initKeys()
 	s.mu.Lock()
 	var set jose.JSONWebKeySet
 	for _, k := range s.keys.published {
@@ -96,6 +104,7 @@ func (s *Server) sign(claims map[string]any, typ string) (string, error) {
 		return "", fmt.Errorf("zenkeytest: encoding claims: %w", err)
 	}
 
+	s.initKeys()
 	s.mu.Lock()
 	kid, key := s.keys.current.id, s.keys.current.key
 	if s.sw.rogueKey != nil {

@@ -20,7 +20,8 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		http.Error(w, "zenkeytest: encoding the response: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "zenkeytest: encoding the response: "+err.Error(),
+			http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -78,10 +79,13 @@ func redirectTo(w http.ResponseWriter, r *http.Request, target *url.URL, params 
 }
 
 // redirectError sends the browser back to the relying party with an OAuth
-// error, and the state when there is one.
+// error, and the description and state when there are some.
 func redirectError(w http.ResponseWriter, r *http.Request, target *url.URL,
 	state, code, description string) {
-	params := url.Values{"error": {code}, "error_description": {description}}
+	params := url.Values{"error": {code}}
+	if description != "" {
+		params.Set("error_description", description)
+	}
 	if state != "" {
 		params.Set("state", state)
 	}

@@ -94,22 +94,24 @@ type Server struct {
 	// OpenID discovery works at Issuer + "/.well-known/openid-configuration".
 	Issuer string
 
-	cfg  Config
-	http *httptest.Server
+	cfg    Config
+	server *httptest.Server
 
-	mu              sync.Mutex
+	keysOnce sync.Once // makes the first key: see initKeys
+
+	mu              sync.Mutex // guards the fields below
 	keys            keyRing
 	sw              switches // the misbehaviour Heal clears
 	subject         string
 	loginHintToken  string
-	userInfo        []byte // JSON object
+	userInfo        []byte // a JSON object
 	calls           map[Endpoint]int
 	lastDiscoveryUI url.Values
 	lastAuthorize   url.Values
-	codes           map[string]*login
-	access          map[string]accessGrant
-	refresh         map[string]*login
-	revoked         map[string]bool
+	codes           map[string]*login      // by authorization code, until redeemed
+	access          map[string]accessGrant // by access token, until revoked
+	refresh         map[string]*login      // by refresh token, until used or revoked
+	revoked         map[string]bool        // tokens the revocation endpoint revoked
 }
 
 // NewServer starts a provider on plain HTTP at 127.0.0.1. It panics when c
@@ -118,7 +120,7 @@ type Server struct {
 // done.
 func NewServer(c Config) *Server {
 	s := newServer(c, "http")
-	s.http.Start()
+	s.server.Start()
 	return s
 }
 
@@ -126,7 +128,7 @@ func NewServer(c Config) *Server {
 // certificate: use [Server.Client], which trusts it.
 func NewTLSServer(c Config) *Server {
 	s := newServer(c, "https")
-	s.http.StartTLS()
+	s.server.StartTLS()
 	return s
 }
 
@@ -136,7 +138,6 @@ func newServer(c Config, scheme string) *Server {
 	c = c.withDefaults()
 	s := &Server{
 		cfg:      c,
-		keys:     newKeyRing(),
 		subject:  c.Subject,
 		userInfo: defaultUserInfo,
 		calls:    make(map[Endpoint]int),
@@ -145,8 +146,8 @@ func newServer(c Config, scheme string) *Server {
 		refresh:  make(map[string]*login),
 		revoked:  make(map[string]bool),
 	}
-	s.http = httptest.NewUnstartedServer(s.routes())
-	s.setURLs(scheme + "://" + s.http.Listener.Addr().String())
+	s.server = httptest.NewUnstartedServer(s.routes())
+	s.setURLs(scheme + "://" + s.server.Listener.Addr().String())
 	return s
 }
 
@@ -169,7 +170,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ui/discovery-ui", s.endpoint(DiscoveryUI, s.handleDiscoveryUI))
 	mux.HandleFunc("POST /ui/discovery-ui/choice", s.handleCarrierChoice)
-	mux.HandleFunc("GET /.well-known/openid_configuration", s.endpoint(Discovery, s.handleDiscovery))
+	mux.HandleFunc("GET /.well-known/openid_configuration",
+		s.endpoint(Discovery, s.handleDiscovery))
 
 	p := s.issuerPath()
 	mux.HandleFunc("GET "+p+"/.well-known/openid-configuration",
@@ -186,13 +188,13 @@ func (s *Server) routes() http.Handler {
 
 // Close shuts the server down and blocks until its requests are done.
 func (s *Server) Close() {
-	s.http.Close()
+	s.server.Close()
 }
 
 // Client returns an HTTP client for the server: for [NewTLSServer], one that
 // trusts its certificate.
 func (s *Server) Client() *http.Client {
-	return s.http.Client()
+	return s.server.Client()
 }
 
 // now reads the configured clock.

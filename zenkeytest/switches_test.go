@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -339,4 +340,73 @@ func segment(t *testing.T, jwt string, i int) map[string]any {
 	var v map[string]any
 	require.NoError(t, json.Unmarshal(b, &v))
 	return v
+}
+
+// TestConcurrentUse runs logins, refreshes and userinfo calls while the
+// switches flip, for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	p := newRP(t, zenkeytest.Config{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*5)
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				errs <- tryFlow(p) // none of the switches breaks a flow
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 4 {
+			p.s.EditClaims(func(c map[string]any) { c["n"] = i })
+			p.s.Fail(zenkeytest.UserInfo, http.StatusInternalServerError)
+			p.s.SetSubject(fmt.Sprint("310999-", i))
+			p.s.RotateKey(i%2 == 0)
+			p.s.Heal()
+			_ = p.s.LogoutToken("sub", "sid")
+			_ = p.s.Calls(zenkeytest.Token)
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+
+	tok, _ := p.login(nil)
+	_, err := newRPFor(t, p.s).verify(tok)
+	require.NoError(t, err)
+}
+
+// tryFlow logs in, refreshes and calls userinfo, and reports the first error.
+// Unlike the rp's methods, it does not stop the test, so any goroutine may
+// call it.
+func tryFlow(p *rp) error {
+	a := newAuthRequest(nil)
+	resp, err := p.browser.Get(p.url(a))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		return err
+	}
+	code := loc.Query().Get("code")
+	tok, err := p.conf.Exchange(p.ctx, code, oauth2.VerifierOption(a.verifier))
+	if err != nil {
+		return err
+	}
+	if _, err := p.refresh(tok); err != nil {
+		return err
+	}
+	req, err := http.NewRequest(http.MethodGet, p.provider.UserInfoEndpoint(), nil)
+	if err != nil {
+		return err
+	}
+	tok.SetAuthHeader(req)
+	resp, err = p.s.Client().Do(req)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
 }

@@ -91,7 +91,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 			"client_id must not be repeated in the body with client_secret_basic")
 		return false
 	}
-	if !equal(formUnescape(id), s.cfg.ClientID) || !equal(formUnescape(secret), s.cfg.ClientSecret) {
+	id, secret = formUnescape(id), formUnescape(secret)
+	if !equal(id, s.cfg.ClientID) || !equal(secret, s.cfg.ClientSecret) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="zenkeytest"`)
 		writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return false

@@ -1,0 +1,247 @@
+package zenkey
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// ErrSessionEnded means the session ended while a handler used it: it was
+// logged out or timed out, or its refresh was refused (invalid_grant) or
+// named another user. Send the user to login.
+var ErrSessionEnded = errors.New("zenkey: session ended")
+
+// ErrNoRefreshToken means the access token expired and the session has no
+// refresh token to renew it (the login did not ask for offline_access).
+var ErrNoRefreshToken = errors.New("zenkey: access token expired and the session cannot refresh it")
+
+const (
+	// leaseTime bounds how long one caller may hold a session's refresh
+	// lease: longer than a refresh can take (HTTP timeout included).
+	leaseTime = 15 * time.Second
+	// refreshTimeout bounds a whole refresh, waiting for a lease included.
+	refreshTimeout = 20 * time.Second
+)
+
+// AccessToken returns a valid access token for the session, refreshing it
+// first when it expires within Options.RefreshSkew. One refresh runs at a
+// time per session across every app instance sharing the store; other
+// callers wait for it and reuse its result. The token is for calls from the
+// server: never hand it to the browser.
+func (s *Session) AccessToken(ctx context.Context) (string, error) {
+	d, err := s.fresh(ctx)
+	if err != nil {
+		return "", err
+	}
+	return string(d.AccessToken), nil
+}
+
+// fresh returns the session's data with an access token valid for at least
+// RefreshSkew, refreshing it when needed.
+func (s *Session) fresh(ctx context.Context) (*sessionData, error) {
+	d, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	if !s.m.needsRefresh(d) {
+		return d, nil
+	}
+	key := s.record().Key
+	rec, d, err := s.m.flights.do(key, func() (*Record, *sessionData, error) {
+		// The refresh serves every waiting caller: it must not end when
+		// the request that started it goes away.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return s.m.refresh(ctx, key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.replace(rec, d)
+	return d, nil
+}
+
+func (m *Middleware) needsRefresh(d *sessionData) bool {
+	return !m.now().Add(m.opts.RefreshSkew).Before(d.Expiry)
+}
+
+// refresh renews the session's tokens under its lease, or waits for the
+// caller holding the lease and returns its result.
+func (m *Middleware) refresh(ctx context.Context, key string) (*Record, *sessionData, error) {
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		rec, err := m.store.Get(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil, ErrSessionEnded
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		now := m.now()
+		if !rec.Live(now) {
+			return nil, nil, ErrSessionEnded
+		}
+		d, err := m.openSession(rec)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case !m.needsRefresh(d):
+			return rec, d, nil // refreshed by another caller
+		case d.RefreshToken == "":
+			return nil, nil, ErrNoRefreshToken
+		case rec.LeaseUntil.After(now):
+			if err := sleep(ctx, wait); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		rec.LeaseUntil = now.Add(leaseTime)
+		if err := m.store.Update(ctx, rec); errors.Is(err, ErrConflict) {
+			continue // another caller took the lease, or logout
+		} else if err != nil {
+			return nil, nil, err
+		}
+		return m.refreshLeased(ctx, rec, d)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refreshLeased redeems the refresh token while holding the lease, checks
+// the new id_token, and stores the new tokens with the lease released.
+func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionData) (*Record, *sessionData, error) {
+	p, err := m.providers.get(ctx, d.MCCMNC)
+	if err != nil {
+		m.releaseLease(ctx, rec)
+		return nil, nil, err
+	}
+	tok, err := p.oauth.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, m.opts.HTTPClient),
+		&oauth2.Token{RefreshToken: string(d.RefreshToken), Expiry: time.Unix(1, 0)}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			return nil, nil, m.endSession(ctx, rec, reject(reasonRefresh, "zenkey: refresh refused: invalid_grant"))
+		}
+		m.releaseLease(ctx, rec)
+		return nil, nil, reject(reasonProviderDown, "zenkey: refresh: %w", err)
+	}
+	next, err := m.refreshedData(ctx, p, d, tok)
+	if err != nil {
+		return nil, nil, m.endSession(ctx, rec, err)
+	}
+	rec.LeaseUntil = time.Time{}
+	if err := m.sealSession(rec, next); err != nil {
+		return nil, nil, err
+	}
+	if err := m.store.Update(ctx, rec); errors.Is(err, ErrConflict) {
+		return nil, nil, ErrSessionEnded // logged out during the refresh
+	} else if err != nil {
+		return nil, nil, err
+	}
+	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: tokens refreshed", slog.String("issuer", d.Issuer))
+	return rec, next, nil
+}
+
+// refreshedData checks a refresh's id_token, when there is one, against the
+// login's: same iss, sub and aud, the login's nonce or none, the same
+// auth_time, and every rule of a login.
+func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionData, tok *oauth2.Token) (*sessionData, error) {
+	next := *d
+	next.AccessToken = token(tok.AccessToken)
+	next.RefreshToken = token(tok.RefreshToken) // x/oauth2 keeps the old one if none came
+	next.TokenType = tok.TokenType
+	next.Expiry = tok.Expiry
+	if next.Expiry.IsZero() {
+		next.Expiry = m.now().Add(defaultExpiresIn)
+	}
+	next.UserInfo = nil
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return &next, nil
+	}
+	v, err := m.verifyIDToken(ctx, p, raw, expectation{
+		nonce:       string(d.Nonce),
+		acr:         m.opts.ACR,
+		accessToken: tok.AccessToken,
+		previous:    d,
+	})
+	if err != nil {
+		return nil, err
+	}
+	next.IDToken = token(raw)
+	_ = v.token.Claims(&next.Claims)
+	return &next, nil
+}
+
+// releaseLease gives the lease back after a refresh that failed without
+// ending the session, so the next caller can try at once.
+func (m *Middleware) releaseLease(ctx context.Context, rec *Record) {
+	rec.LeaseUntil = time.Time{}
+	if err := m.store.Update(ctx, rec); err != nil && !errors.Is(err, ErrConflict) {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: refresh lease not released",
+			slog.String("reason", reasonStore), slog.Any("error", err))
+	}
+}
+
+// endSession destroys a session whose refresh showed it must end, and
+// returns ErrSessionEnded (joined with the store's error if it could not
+// confirm).
+func (m *Middleware) endSession(ctx context.Context, rec *Record, cause error) error {
+	m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: session ended by refresh",
+		slog.String("reason", reasonOf(cause, reasonRefresh)), slog.String("error", cause.Error()))
+	if err := m.store.Delete(ctx, rec.Key); err != nil {
+		return errors.Join(ErrSessionEnded, err)
+	}
+	return errors.Join(ErrSessionEnded, cause)
+}
+
+// flights runs one refresh per session key at a time in this process; the
+// store's lease does the same across processes.
+type flights struct {
+	mu    sync.Mutex
+	calls map[string]*flight
+}
+
+type flight struct {
+	done chan struct{}
+	rec  *Record
+	data *sessionData
+	err  error
+}
+
+// do runs fn for key unless a run for key is under way, in which case it
+// waits for that run and returns its result.
+func (f *flights) do(key string, fn func() (*Record, *sessionData, error)) (*Record, *sessionData, error) {
+	f.mu.Lock()
+	if c, ok := f.calls[key]; ok {
+		f.mu.Unlock()
+		<-c.done
+		return c.rec, c.data, c.err
+	}
+	if f.calls == nil {
+		f.calls = make(map[string]*flight)
+	}
+	c := &flight{done: make(chan struct{})}
+	f.calls[key] = c
+	f.mu.Unlock()
+
+	c.rec, c.data, c.err = fn()
+	f.mu.Lock()
+	delete(f.calls, key)
+	f.mu.Unlock()
+	close(c.done)
+	return c.rec, c.data, c.err
+}
