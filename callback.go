@@ -208,11 +208,17 @@ func exchangeError(err error) error {
 	return reject(reasonProviderDown, "zenkey: code exchange: %w", err)
 }
 
-func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *verifiedToken) *sessionData {
-	expiry := tok.Expiry
-	if expiry.IsZero() {
-		expiry = m.now().Add(defaultExpiresIn)
+// tokenExpiry is when an access token expires by our clock: expires_in
+// from now, or ZenKey's default when the provider sent none.
+func (m *Middleware) tokenExpiry(tok *oauth2.Token) time.Time {
+	if tok.ExpiresIn > 0 {
+		return m.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
 	}
+	return m.now().Add(defaultExpiresIn)
+}
+
+func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *verifiedToken) *sessionData {
+	expiry := m.tokenExpiry(tok)
 	var authTime int64
 	if v.claims.AuthTime != nil {
 		authTime, _ = v.claims.AuthTime.Int64()

@@ -29,6 +29,8 @@ const (
 	reasonUpstream         = "upstream_error"
 	reasonNoSession        = "no_session"
 	reasonCrossSite        = "cross_site"
+	reasonRevoke           = "revocation_failed"
+	reasonLogoutToken      = "logout_token_invalid"
 )
 
 // A rejection is an error with the reason code it is logged under.

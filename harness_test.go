@@ -49,6 +49,7 @@ type harness struct {
 	clock   *clock
 	opts    zenkey.Options
 	tokens  *tokenRecorder
+	mux     *http.ServeMux // tests add their own routes
 }
 
 const (
@@ -100,6 +101,7 @@ func newHarness(t *testing.T, edit func(*zenkey.Options)) *harness {
 // routes is the protected app: a public home and a protected profile.
 func (h *harness) routes() http.Handler {
 	mux := http.NewServeMux()
+	h.mux = mux
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s := zenkey.SessionFromContext(r.Context()); s != nil {
 			io.WriteString(w, "home of "+s.Subject())

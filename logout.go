@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 )
 
 // serveLogout logs the browser out: POST LogoutPath. Cross-origin requests
@@ -13,34 +14,114 @@ import (
 // cookie cleared and the browser told it is signed out. If the store
 // cannot confirm, the answer is 503 and the cookie is kept, so that a retry
 // can finish the job.
+//
+// With Options.AllowLogoutEverywhere, a form field everywhere=1 ends every
+// session of the user instead. With Options.ProviderLogout and a provider
+// that publishes an end_session_endpoint, the browser is then sent there.
 func (m *Middleware) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		http.Error(w, "zenkey: logout takes POST", http.StatusMethodNotAllowed)
 		return
 	}
-	if err := m.Logout(r.Context(), r); err != nil {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	everywhere := m.opts.AllowLogoutEverywhere && r.PostFormValue("everywhere") == "1"
+	d, err := m.logout(r.Context(), r, everywhere)
+	if err != nil {
 		m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
 		return
 	}
 	clearSessionCookie(w)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Clear-Site-Data", `"cache"`)
-	http.Redirect(w, r, m.opts.AfterLogoutURL, http.StatusSeeOther)
+	http.Redirect(w, r, m.afterLogoutURL(r.Context(), d), http.StatusSeeOther)
 }
 
 // Logout destroys the session of the browser that sent r, if it has one,
-// and returns nil only once the store confirmed the deletion. It does not
-// touch the response: the caller clears the cookie (or uses the logout
-// path, which does both).
+// and returns nil only once the store confirmed the deletion; then it
+// revokes the session's tokens at the provider, in the background. It does
+// not touch the response: the caller clears the cookie (the logout path
+// does both).
 func (m *Middleware) Logout(ctx context.Context, r *http.Request) error {
+	_, err := m.logout(ctx, r, false)
+	return err
+}
+
+// logout destroys the browser's session (or, everywhere, all of its
+// user's) and returns the destroyed session's data when it could be read.
+func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere bool) (*sessionData, error) {
 	id := m.readCookie(r)
 	if id == nil {
+		return nil, nil
+	}
+	key := storeKey(id)
+	d := m.peek(ctx, key)
+	if err := m.store.Delete(ctx, key); err != nil {
+		return nil, errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
+	}
+	if everywhere && d != nil {
+		if _, err := m.LogoutSubject(ctx, d.Subject); err != nil {
+			return nil, err
+		}
+	}
+	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: signed out", slog.Bool("everywhere", everywhere))
+	if d != nil {
+		m.revokeLater(d)
+	}
+	return d, nil
+}
+
+// peek reads a session's data for revocation. It is best effort: a session
+// that cannot be read is still deleted.
+func (m *Middleware) peek(ctx context.Context, key string) *sessionData {
+	rec, err := m.store.Get(ctx, key)
+	if err != nil {
 		return nil
 	}
-	if err := m.store.Delete(ctx, storeKey(id)); err != nil {
-		return errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
+	d, err := m.openSession(rec)
+	if err != nil {
+		return nil
 	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: signed out")
-	return nil
+	return d
+}
+
+// LogoutSubject destroys every session of the user with the given subject,
+// on every app instance sharing the store ("log out everywhere"), and
+// reports how many it destroyed. Their refresh tokens are not revoked at
+// the provider (the store cannot list them), but no one can use them: only
+// this app could decrypt them, and their records are gone.
+func (m *Middleware) LogoutSubject(ctx context.Context, subject string) (int, error) {
+	total := 0
+	for _, hash := range m.keys.indexHashes(indexSubject, subject) {
+		n, err := m.store.DeleteSubject(ctx, hash)
+		total += n
+		if err != nil {
+			return total, errors.Join(errors.New("zenkey: logout everywhere not confirmed by the store"), err)
+		}
+	}
+	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: signed out everywhere", slog.Int("sessions", total))
+	return total, nil
+}
+
+// afterLogoutURL is where the browser goes after logout: the provider's
+// end_session_endpoint with Options.ProviderLogout, else AfterLogoutURL.
+//
+// The request names the client (client_id) rather than the user
+// (id_token_hint): a token never travels in a URL.
+func (m *Middleware) afterLogoutURL(ctx context.Context, d *sessionData) string {
+	if !m.opts.ProviderLogout || d == nil {
+		return m.opts.AfterLogoutURL
+	}
+	p, err := m.providers.get(ctx, d.MCCMNC)
+	if err != nil || p.endSessionURL == "" {
+		return m.opts.AfterLogoutURL
+	}
+	back, _ := url.Parse(m.opts.RedirectURL)
+	back = back.ResolveReference(&url.URL{Path: m.opts.AfterLogoutURL})
+	q := url.Values{
+		"client_id":                {m.opts.ClientID},
+		"post_logout_redirect_uri": {back.String()},
+		"state":                    {randomString(16)},
+	}
+	return addQueryValues(p.endSessionURL, q)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,9 +26,13 @@ type Middleware struct {
 	log          *slog.Logger
 	now          func() time.Time
 	callbackPath string
-	providers    *providerCache
-	flights      flights
-	logout       http.Handler
+	// backchannelPath is served with Options.Issuer only: ZenKey sends no
+	// back-channel logout.
+	backchannelPath string
+	providers       *providerCache
+	flights         flights
+	revocations     sync.WaitGroup
+	logoutHandler   http.Handler
 }
 
 // New validates opts and returns a middleware. The error lists every
@@ -50,11 +55,15 @@ func New(opts Options) (*Middleware, error) {
 		now:          o.Now,
 		callbackPath: cmp.Or(redirect.Path, "/"),
 	}
+	if o.Issuer != "" {
+		m.backchannelPath = o.BackchannelLogoutPath
+	}
 	if m.store == nil {
 		m.store = NewMemoryStore()
 	}
+	m.store = timeoutStore{m.store, o.StoreTimeout}
 	m.providers = newProviderCache(m)
-	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.serveLogout))
+	m.logoutHandler = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.serveLogout))
 	return m, nil
 }
 
@@ -71,7 +80,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case m.callbackPath:
 			m.serveCallback(w, r)
 		case m.opts.LogoutPath:
-			m.logout.ServeHTTP(w, r)
+			m.logoutHandler.ServeHTTP(w, r)
+		case m.backchannelPath:
+			m.serveBackchannelLogout(w, r)
 		default:
 			next.ServeHTTP(w, m.withSession(r))
 		}

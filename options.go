@@ -76,6 +76,11 @@ type Options struct {
 	// persistent store such as sqlitestore in production.
 	Store Store
 
+	// StoreTimeout bounds each write and delete the middleware makes to the
+	// store; one that takes longer fails (a logout then answers 503 rather
+	// than hang). Default 5 seconds.
+	StoreTimeout time.Duration
+
 	// IdleTimeout ends a session that saw no request for this long.
 	// Default 30 minutes.
 	IdleTimeout time.Duration
@@ -89,6 +94,22 @@ type Options struct {
 	// "/auth/logout".
 	LoginPath  string
 	LogoutPath string
+
+	// AllowLogoutEverywhere lets a signed-in user end all of their sessions
+	// at once: a POST to LogoutPath with the form field everywhere=1.
+	// Default false.
+	AllowLogoutEverywhere bool
+
+	// ProviderLogout sends the browser, after logout, to the provider's
+	// end_session_endpoint (OpenID RP-Initiated Logout) when it publishes
+	// one, to come back to AfterLogoutURL. ZenKey publishes none. Default
+	// false.
+	ProviderLogout bool
+
+	// BackchannelLogoutPath is where the provider posts back-channel logout
+	// tokens (OpenID Back-Channel Logout), served with Options.Issuer only.
+	// Default "/auth/backchannel-logout".
+	BackchannelLogoutPath string
 
 	// AfterLogoutURL is the local path the browser is sent to after logout.
 	// Default "/".
@@ -153,11 +174,13 @@ func (o Options) withDefaults() Options {
 	if o.ACR == "" && o.Issuer == "" {
 		o.ACR = "a3"
 	}
+	o.StoreTimeout = cmp.Or(o.StoreTimeout, 5*time.Second)
 	o.IdleTimeout = cmp.Or(o.IdleTimeout, 30*time.Minute)
 	o.AbsoluteTimeout = cmp.Or(o.AbsoluteTimeout, 12*time.Hour)
 	o.LoginPath = cmp.Or(o.LoginPath, "/auth/login")
 	o.LogoutPath = cmp.Or(o.LogoutPath, "/auth/logout")
 	o.AfterLogoutURL = cmp.Or(o.AfterLogoutURL, "/")
+	o.BackchannelLogoutPath = cmp.Or(o.BackchannelLogoutPath, "/auth/backchannel-logout")
 	o.ClockLeeway = cmp.Or(o.ClockLeeway, time.Minute)
 	o.RefreshSkew = cmp.Or(o.RefreshSkew, time.Minute)
 	if o.HTTPClient == nil {
@@ -252,9 +275,10 @@ func (o *Options) validateSession() []error {
 		errs = append(errs, fmt.Errorf("zenkey: Options.ClockLeeway %v is outside 0 to 5 minutes", o.ClockLeeway))
 	}
 	for name, p := range map[string]string{
-		"Options.LoginPath":      o.LoginPath,
-		"Options.LogoutPath":     o.LogoutPath,
-		"Options.AfterLogoutURL": o.AfterLogoutURL,
+		"Options.LoginPath":             o.LoginPath,
+		"Options.LogoutPath":            o.LogoutPath,
+		"Options.AfterLogoutURL":        o.AfterLogoutURL,
+		"Options.BackchannelLogoutPath": o.BackchannelLogoutPath,
 	} {
 		if !isLocalPath(p) {
 			errs = append(errs, fmt.Errorf("zenkey: %s %q must be a local path starting with /", name, p))

@@ -163,10 +163,7 @@ func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionD
 	next.AccessToken = token(tok.AccessToken)
 	next.RefreshToken = token(tok.RefreshToken) // x/oauth2 keeps the old one if none came
 	next.TokenType = tok.TokenType
-	next.Expiry = tok.Expiry
-	if next.Expiry.IsZero() {
-		next.Expiry = m.now().Add(defaultExpiresIn)
-	}
+	next.Expiry = m.tokenExpiry(tok)
 	next.UserInfo = nil
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {

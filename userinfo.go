@@ -104,12 +104,19 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, d *sessionData) (json.Ra
 }
 
 func addQuery(target, name, value string) string {
+	return addQueryValues(target, url.Values{name: {value}})
+}
+
+// addQueryValues adds values to target's query, keeping what it had.
+func addQueryValues(target string, values url.Values) string {
 	u, err := url.Parse(target)
 	if err != nil {
 		return target
 	}
 	q := u.Query()
-	q.Set(name, value)
+	for k, v := range values {
+		q[k] = v
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }

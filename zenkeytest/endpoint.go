@@ -79,6 +79,11 @@ func (s *Server) intercept(e Endpoint, w http.ResponseWriter, r *http.Request) b
 	status, delay := s.sw.failures[e], s.sw.delays[e]
 	s.mu.Unlock()
 
+	if delay > 0 && r.Method == http.MethodPost {
+		// The server notices a client that gave up only once the body
+		// has been read: read it before waiting.
+		parseForm(w, r)
+	}
 	if !wait(r.Context(), delay) {
 		return true
 	}

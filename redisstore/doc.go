@@ -1,0 +1,52 @@
+// Package redisstore keeps zenkey session records in Redis, so that several
+// app instances share their sessions. It works with a single server, a
+// Sentinel-managed one, or a Redis Cluster, through any
+// [redis.UniversalClient]. It needs Redis 6.2 or later.
+//
+// # Layout
+//
+// With the default prefix "zenkey", a record whose key is K is one hash:
+//
+//	zenkey:{K}    fields v (version), x (end, Unix ms), c, l, i, a, u (times),
+//	              s (subject), d (sid), b (blob)
+//
+// The braces are a Redis Cluster hash tag: everything about one record lives
+// in one hash slot, so each write is a single atomic Lua script. Records that
+// carry a subject or a sid are also listed in sorted sets, scored by when the
+// record ends:
+//
+//	zenkey:subject:{S}    keys of the records whose Subject is S
+//	zenkey:sid:{D}        keys of the records whose SID is D
+//
+// A record and its index entries live in different slots, so they are
+// written by separate commands, in an order that never leaves a record
+// unlisted: Create writes the record, then its entries (and takes the record
+// back if that fails); Update writes the entries, then the record. An entry
+// may therefore outlive its record. Such stale entries are harmless:
+// [Store.DeleteSubject] and [Store.DeleteSID] delete a listed record only if
+// it still carries the indexed value, every index write drops the entries
+// whose score has passed, and an index expires with its last record.
+//
+// # Clocks
+//
+// The app's clock decides whether a record is live: Get compares the
+// deadlines with [time.Now], and Update passes the time to its script. Redis
+// drops a record by a TTL computed from the same clock (the time left when
+// the write is sent), so the server's own clock never ends a session early.
+// Keep the clocks of several app instances in sync.
+//
+// # Replicas
+//
+// Read from the primaries only: leave the client's ReadOnly, RouteByLatency
+// and RouteRandomly options off. A replica may still hold a session that
+// was just deleted, and Get would bring it back for a moment.
+//
+// # Example
+//
+//	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+//	store, err := redisstore.New(client, redisstore.Options{})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mw, err := zenkey.New(zenkey.Options{ /* ... */ Store: store})
+package redisstore
