@@ -92,7 +92,7 @@ func newHarness(t *testing.T, edit func(*zenkey.Options)) *harness {
 	h.app = httptest.NewUnstartedServer(h.zk.Handler(h.routes()))
 	h.app.Listener.Close()
 	h.app.Listener = l
-	h.app.StartTLS()
+	startHTTP2(h.app)
 	t.Cleanup(h.app.Close)
 	h.browser = h.newBrowser()
 	return h
@@ -114,6 +114,17 @@ func (h *harness) routes() http.Handler {
 			io.WriteString(w, "profile of "+zenkey.SessionFromContext(r.Context()).Subject())
 		})))
 	return mux
+}
+
+// startHTTP2 starts an app server that takes a thousand concurrent
+// requests on one connection, so the concurrency tests measure the app,
+// not TLS handshakes.
+func startHTTP2(s *httptest.Server) {
+	s.EnableHTTP2 = true
+	s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 1000}
+	s.StartTLS()
+	t := s.Client().Transport.(*http.Transport)
+	t.HTTP2 = &http.HTTP2Config{StrictMaxConcurrentRequests: true}
 }
 
 // newBrowser returns a client with its own cookie jar that trusts the test

@@ -74,19 +74,61 @@ func New(opts Options) (*Middleware, error) {
 // handlers with [Middleware.RequireLogin].
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case m.opts.LoginPath:
-			m.serveLogin(w, r)
-		case m.callbackPath:
-			m.serveCallback(w, r)
-		case m.opts.LogoutPath:
-			m.logoutHandler.ServeHTTP(w, r)
-		case m.backchannelPath:
-			m.serveBackchannelLogout(w, r)
-		default:
+		if !m.serveAuth(w, r) {
 			next.ServeHTTP(w, m.withSession(r))
 		}
 	})
+}
+
+// AuthRoutes returns a handler for the middleware's own paths alone (login,
+// callback, logout, back-channel logout), answering 404 to any other path.
+// Routers that mount handlers per path use it with [Middleware.LoadSession]
+// instead of [Middleware.Handler].
+func (m *Middleware) AuthRoutes() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.serveAuth(w, r) {
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// Paths returns the paths [Middleware.AuthRoutes] serves.
+func (m *Middleware) Paths() []string {
+	paths := []string{m.opts.LoginPath, m.callbackPath, m.opts.LogoutPath}
+	if m.backchannelPath != "" {
+		paths = append(paths, m.backchannelPath)
+	}
+	return paths
+}
+
+// LoadSession returns next with the browser's session loaded into the
+// request's context, like [Middleware.Handler] but serving no path of its
+// own.
+func (m *Middleware) LoadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, m.withSession(r))
+	})
+}
+
+// serveAuth serves r if its path is one of the middleware's own, and
+// reports whether it did.
+func (m *Middleware) serveAuth(w http.ResponseWriter, r *http.Request) bool {
+	switch r.URL.Path {
+	case m.opts.LoginPath:
+		m.serveLogin(w, r)
+	case m.callbackPath:
+		m.serveCallback(w, r)
+	case m.opts.LogoutPath:
+		m.logoutHandler.ServeHTTP(w, r)
+	case m.backchannelPath:
+		if m.backchannelPath == "" {
+			return false
+		}
+		m.serveBackchannelLogout(w, r)
+	default:
+		return false
+	}
+	return true
 }
 
 // RequireLogin returns next guarded by a signed-in check. A browser

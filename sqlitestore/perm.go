@@ -110,12 +110,22 @@ func checkPrivate(path string) error {
 	if perm&0o077 == 0 || runtime.GOOS == "windows" {
 		return nil
 	}
-	want := fileMode
-	if info.IsDir() {
-		want = dirMode
+	return fmt.Errorf("zenkey/sqlitestore: %s is %s by other users (mode %04o); %s",
+		path, exposure(perm, info.IsDir()), perm, fix(path, info))
+}
+
+// fix says how to make path private. A directory with the sticky bit, like
+// /tmp, is meant to be shared: the fix is another directory.
+func fix(path string, info fs.FileInfo) string {
+	const own = "keep the database in a directory of its own, which Open creates with mode 0700"
+	switch {
+	case !info.IsDir():
+		return fmt.Sprintf("run: chmod %o %s", fileMode, shellQuote(path))
+	case info.Mode()&fs.ModeSticky != 0:
+		return own
+	default:
+		return fmt.Sprintf("run: chmod %o %s, or %s", dirMode, shellQuote(path), own)
 	}
-	return fmt.Errorf("zenkey/sqlitestore: %s is %s by other users (mode %04o); run: chmod %o %s",
-		path, exposure(perm, info.IsDir()), perm, want, shellQuote(path))
 }
 
 // exposure names the most telling of what others may do with a file or

@@ -53,6 +53,9 @@ func wantMode(t *testing.T, path string, want fs.FileMode) {
 	}
 }
 
+// ownDir ends the errors about directories.
+const ownDir = "keep the database in a directory of its own, which Open creates with mode 0700"
+
 func TestOpenRefuses(t *testing.T) {
 	tests := []struct {
 		name string
@@ -68,9 +71,11 @@ func TestOpenRefuses(t *testing.T) {
 		{"ReadableWAL", 0o700, 0o600, 0o644,
 			"%s/zenkey.db-wal is readable by other users (mode 0644); run: chmod 600 %s/zenkey.db-wal"},
 		{"WorldReadableDir", 0o755, 0, 0,
-			"%s is readable by other users (mode 0755); run: chmod 700 %s"},
+			"%s is readable by other users (mode 0755); run: chmod 700 %s, or " + ownDir},
 		{"SearchableDir", 0o711, 0o600, 0,
-			"%s is searchable by other users (mode 0711); run: chmod 700 %s"},
+			"%s is searchable by other users (mode 0711); run: chmod 700 %s, or " + ownDir},
+		{"SharedDir", 0o777 | fs.ModeSticky, 0, 0,
+			"%s is readable by other users (mode 0777); " + ownDir},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

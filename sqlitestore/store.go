@@ -18,9 +18,8 @@ import (
 // the database before it gives up, in milliseconds.
 const busyTimeout = 5000
 
-// Store is a zenkey.Store in an SQLite database file. Open one per file
-// and process; it is safe for concurrent use. Several processes may open
-// the same file, each with its own sweeper.
+// Store is a zenkey.Store in an SQLite database file. It is safe for
+// concurrent use, and several processes may open the same file.
 type Store struct {
 	path  string
 	write *sql.DB // one connection: writes wait for each other here
@@ -63,13 +62,13 @@ func Open(path string) (*Store, error) {
 func (s *Store) open() error {
 	// Writes begin their transactions with BEGIN IMMEDIATE, so that a
 	// transaction never has to upgrade its read lock and fail.
+	const writeParams = "_txlock=immediate&_journal_mode=WAL&_synchronous=NORMAL"
 	var err error
-	s.write, err = sql.Open("sqlite", dsn(s.path, "_txlock=immediate&_journal_mode=WAL&_synchronous=NORMAL"))
+	s.write, err = sql.Open("sqlite", dsn(s.path, writeParams))
 	if err != nil {
 		return fmt.Errorf("zenkey/sqlitestore: %w", err)
 	}
 	s.write.SetMaxOpenConns(1)
-	s.write.SetConnMaxIdleTime(0)
 	if err := migrate(context.Background(), s.write, s.path); err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func randomBytes(n int) []byte {
 // a random blob. Its times carry sub-millisecond parts, a zone other than
 // UTC, and no monotonic clock reading; LeaseUntil is zero.
 func newRecord() *zenkey.Record {
-	now := time.Now().In(zone)
+	now := time.Now().In(zone).Truncate(time.Millisecond).Add(654321 * time.Nanosecond)
 	return &zenkey.Record{
 		Key:              randomHex(),
 		Created:          now.Add(-time.Minute),
