@@ -13,17 +13,39 @@ import (
 // readCookie returns the session id in r's session cookie, or nil when there
 // is none or it does not verify under any key of the ring.
 func (m *Middleware) readCookie(r *http.Request) []byte {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
+	value, ok := cookieValue(r, cookieName)
+	if !ok {
 		return nil
+	}
+	now := m.now()
+	if id := m.verified.get(value, now); id != nil {
+		return id
 	}
 	var id []byte
 	for _, k := range m.keys {
-		if k.cookie.Decode(cookieName, c.Value, &id) == nil && len(id) == 32 {
+		if k.cookie.Decode(cookieName, value, &id) == nil && len(id) == 32 {
+			m.verified.put(value, id, now)
 			return id
 		}
 	}
 	return nil
+}
+
+// cookieValue returns the value of the first cookie named name in r. It
+// scans the Cookie headers in place: http.Request.Cookie would parse, and
+// allocate, every cookie the browser sent, on every request.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			n, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if ok && n == name {
+				return v, true
+			}
+		}
+	}
+	return "", false
 }
 
 // setSessionCookie gives the browser its new session id.

@@ -1,6 +1,7 @@
 package zenkey
 
 import (
+	"bytes"
 	"context"
 	"hash/maphash"
 	"slices"
@@ -359,7 +360,7 @@ type memEntry struct {
 	created, lastSeen int64
 	idle, absolute    int64
 	leaseUntil        int64
-	blob              string
+	blob              []byte // never changed once stored: Get shares it
 }
 
 // newMemEntry converts r. Its strings are r's: the caller clones those it
@@ -375,7 +376,7 @@ func newMemEntry(r *Record) memEntry {
 		idle:       r.IdleDeadline.UnixMilli(),
 		absolute:   r.AbsoluteDeadline.UnixMilli(),
 		leaseUntil: r.LeaseUntil.UnixMilli(),
-		blob:       string(r.Blob),
+		blob:       bytes.Clone(r.Blob),
 	}
 }
 
@@ -383,8 +384,8 @@ func (e *memEntry) live(now int64) bool {
 	return now < min(e.idle, e.absolute)
 }
 
-// record returns e as a new Record, with a copy of the blob that the
-// caller may change. The zero time survives the trip through Unix
+// record returns e as a new Record that shares e's blob, which the caller
+// replaces rather than changes (Store.Get's contract). The zero time survives the trip through Unix
 // milliseconds: it comes back as a time for which IsZero reports true.
 func (e *memEntry) record() *Record {
 	return &Record{
@@ -397,6 +398,6 @@ func (e *memEntry) record() *Record {
 		Subject:          e.subject,
 		SID:              e.sid,
 		LeaseUntil:       time.UnixMilli(e.leaseUntil),
-		Blob:             []byte(e.blob),
+		Blob:             e.blob,
 	}
 }

@@ -31,6 +31,7 @@ type Middleware struct {
 	backchannelPath string
 	providers       *providerCache
 	flights         flights
+	verified        verifiedCookies
 	revocations     sync.WaitGroup
 	logoutHandler   http.Handler
 }
@@ -160,35 +161,38 @@ func (m *Middleware) withSession(r *http.Request) *http.Request {
 	if _, ok := r.Context().Value(ctxKey{}).(*loaded); ok {
 		return r
 	}
-	s, err := m.load(r)
-	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &loaded{s, err}))
+	l := &loaded{}
+	l.err = m.load(r, l)
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, l))
 }
 
-// load finds the browser's live session. A missing, forged or stale cookie
-// is simply no session; only a store failure is an error.
-func (m *Middleware) load(r *http.Request) (*Session, error) {
+// load finds the browser's live session and, if there is one, puts it in
+// l. A missing, forged or stale cookie is simply no session; only a store
+// failure is an error.
+func (m *Middleware) load(r *http.Request, l *loaded) error {
 	id := m.readCookie(r)
 	if id == nil {
-		return nil, nil
+		return nil
 	}
 	rec, err := m.store.Get(r.Context(), storeKey(id))
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
 		m.log.LogAttrs(r.Context(), slog.LevelError, "zenkey: store read failed",
 			slog.String("reason", reasonStore), slog.Any("error", err))
-		return nil, err
+		return err
 	}
 	now := m.now()
 	if !rec.Live(now) {
-		return nil, nil
+		return nil
 	}
-	s := &Session{m: m, rec: rec}
+	l.s.m, l.s.rec = m, rec
+	l.session = &l.s
 	if now.Sub(rec.LastSeen) >= touchEvery {
-		m.touch(r.Context(), s, now)
+		m.touch(r.Context(), l.session, now)
 	}
-	return s, nil
+	return nil
 }
 
 // touch moves the session's idle deadline forward. It is conditional on the

@@ -125,17 +125,17 @@ type Options struct {
 	RefreshSkew time.Duration
 
 	// APIOrigins are the origins ("https://api.example", scheme, host and
-	// port) that [Middleware.Client] may send the session's tokens to. A
+	// port) that [Session.Client] may send the session's tokens to. A
 	// request to any other origin, also after a redirect, is refused.
 	// Default none.
 	APIOrigins []string
 
 	// IDTokenHeader, when set, is a request header in which
-	// [Middleware.Client] and [Middleware.APIProxy] also forward the
+	// [Session.Client] and [Middleware.APIProxy] also forward the
 	// session's id_token, such as "X-Id-Token". Default none.
 	IDTokenHeader string
 
-	// UserInfoTTL is how long [Middleware.UserInfo] keeps the provider's
+	// UserInfoTTL is how long [Session.UserInfo] keeps the provider's
 	// answer in the session before asking again. Default 0: every call
 	// asks the provider.
 	UserInfoTTL time.Duration

@@ -156,10 +156,12 @@ func storeKey(id []byte) string {
 
 type ctxKey struct{}
 
-// loaded is what the middleware puts in a request's context.
+// loaded is what the middleware puts in a request's context: one
+// allocation for the session and the outcome of loading it.
 type loaded struct {
-	session *Session
-	err     error // the store failed: neither signed in nor signed out
+	s       Session
+	session *Session // &s when signed in, else nil
+	err     error    // the store failed: neither signed in nor signed out
 }
 
 // SessionFromContext returns the session the middleware loaded for the

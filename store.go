@@ -21,6 +21,10 @@ var ErrConflict = errors.New("zenkey: session changed or gone")
 // The store sees no secret: Key is a hash of the session id, Subject and SID
 // are keyed hashes, and Blob is ciphertext bound to Key. A store copies
 // records in and out; it never interprets Blob.
+//
+// Times are kept to the millisecond at least; the zero time comes back
+// zero. Whether a record is live is decided by the clock of the process
+// calling the store.
 type Record struct {
 	// Key identifies the record: 64 lowercase hex characters, the SHA-256
 	// of the session id. The id itself never reaches a store.
@@ -84,7 +88,9 @@ type Store interface {
 	Create(ctx context.Context, r *Record) error
 
 	// Get returns a copy of the live record with the key. A missing
-	// record, or one whose deadline has passed, is ErrNotFound.
+	// record, or one whose deadline has passed, is ErrNotFound. The copy's
+	// Blob may share memory with the store: callers replace a Blob, they
+	// never change one in place.
 	Get(ctx context.Context, key string) (*Record, error)
 
 	// Update replaces the stored record with r if, and only if, the stored

@@ -22,7 +22,7 @@ import (
 // share their data, like two app instances sharing a database.
 type storeKind struct {
 	name string
-	open func(t *testing.T) func() zenkey.Store
+	open func(t testing.TB) func() zenkey.Store
 }
 
 // storeKinds lists every store. Redis and PostgreSQL need their servers'
@@ -30,7 +30,7 @@ type storeKind struct {
 // both); without them their cases skip.
 func storeKinds() []storeKind {
 	return []storeKind{
-		{"memory", func(t *testing.T) func() zenkey.Store {
+		{"memory", func(t testing.TB) func() zenkey.Store {
 			s := zenkey.NewMemoryStore()
 			t.Cleanup(func() { s.Close() })
 			return func() zenkey.Store { return s }
@@ -41,7 +41,7 @@ func storeKinds() []storeKind {
 	}
 }
 
-func openSQLite(t *testing.T) func() zenkey.Store {
+func openSQLite(t testing.TB) func() zenkey.Store {
 	dir := filepath.Join(t.TempDir(), "private")
 	path := filepath.Join(dir, "sessions.db")
 	return func() zenkey.Store {
@@ -52,7 +52,7 @@ func openSQLite(t *testing.T) func() zenkey.Store {
 	}
 }
 
-func openRedis(t *testing.T) func() zenkey.Store {
+func openRedis(t testing.TB) func() zenkey.Store {
 	addr := os.Getenv("ZENKEY_TEST_REDIS_ADDR")
 	if addr == "" {
 		t.Skip("ZENKEY_TEST_REDIS_ADDR is not set (e.g. 127.0.0.1:6379): skipping the Redis store")
@@ -67,7 +67,7 @@ func openRedis(t *testing.T) func() zenkey.Store {
 	}
 }
 
-func openPostgres(t *testing.T) func() zenkey.Store {
+func openPostgres(t testing.TB) func() zenkey.Store {
 	url := os.Getenv("ZENKEY_TEST_POSTGRES_URL")
 	if url == "" {
 		t.Skip("ZENKEY_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test): skipping the PostgreSQL store")

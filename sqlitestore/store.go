@@ -61,8 +61,10 @@ func Open(path string) (*Store, error) {
 // open connects to the database, migrates it and prepares the statements.
 func (s *Store) open() error {
 	// Writes begin their transactions with BEGIN IMMEDIATE, so that a
-	// transaction never has to upgrade its read lock and fail.
-	const writeParams = "_txlock=immediate&_journal_mode=WAL&_synchronous=NORMAL"
+	// transaction never has to upgrade its read lock and fail. FULL
+	// synchronisation makes a confirmed delete (a logout) survive a power
+	// loss; writes are rare, so it costs little.
+	const writeParams = "_txlock=immediate&_journal_mode=WAL&_synchronous=FULL"
 	var err error
 	s.write, err = sql.Open("sqlite", dsn(s.path, writeParams))
 	if err != nil {

@@ -24,7 +24,7 @@ const (
 
 	// roundWriters is how many writers update the record in each round, and
 	// parallelRounds how many rounds run at once.
-	roundWriters   = 4
+	roundWriters   = 3
 	parallelRounds = 8
 )
 
@@ -199,7 +199,7 @@ func keepUpdating(ctx context.Context, s zenkey.Store, key string, deleted *atom
 		}
 
 		r.LastSeen = time.Now()
-		r.Blob[0]++
+		r.Blob = append([]byte{r.Blob[0] + 1}, r.Blob[1:]...) // replaced, never changed in place
 		after = deleted.Load()
 		err = s.Update(ctx, r)
 		tried()

@@ -1,0 +1,50 @@
+// Command example is a small web app that signs its users in with ZenKey,
+// the mobile carriers' OpenID Connect service, through the zenkey
+// middleware: copy it to start your own.
+//
+//	go run ./example
+//
+// Without any environment it runs in demo mode: a simulated ZenKey with real
+// pages (a carrier picker, then an approval page that asks for a PIN) starts
+// on a loopback port, sessions go to an SQLite file and a master secret is
+// generated once and kept in a file only its owner can read. Open
+// http://localhost:8080 and sign in. The simulated ZenKey listens on
+// 127.0.0.1 only: use a browser on the same machine.
+//
+// # Environment
+//
+//	ADDR                        listen address (default localhost:8080)
+//	ZENKEY_CLIENT_ID            client id; when set, demo mode is off
+//	ZENKEY_CLIENT_SECRET        client secret, or:
+//	ZENKEY_CLIENT_SECRET_FILE   a file holding it, readable by its owner only
+//	ZENKEY_REDIRECT_URL         callback URL registered with ZenKey (default
+//	                            http://localhost:8080/auth/callback, or the
+//	                            same at ADDR's host and port)
+//	ZENKEY_DISCOVERY_UI_URL     carrier discovery UI (default the real one)
+//	ZENKEY_DISCOVERY_URL        discovery issuer endpoint (default the real one)
+//	ZENKEY_ISSUER               standard OpenID discovery at this issuer instead
+//	                            of carrier discovery
+//	ZENKEY_STORE                memory, sqlite:PATH, redis://... or
+//	                            postgres://... (default
+//	                            sqlite:zenkey-example/zenkey-example.db)
+//	ZENKEY_SECRET_KEY           base64 of at least 32 random bytes: the master
+//	                            secret (default: generated once into
+//	                            zenkey-example.key beside the SQLite file, or
+//	                            in the directory zenkey-example)
+//
+// The SQLite store refuses a directory that other users can read, so the
+// default file lives in its own directory, created with mode 0700.
+//
+// # Routes
+//
+//	GET  /                         public home page
+//	GET  /profile                  the signed-in user: HTML, or JSON when asked
+//	                               with "Accept: application/json"
+//	GET  /profile/userinfo         the provider's userinfo, as JSON
+//	     /api/...                  the demo API, called with the session's
+//	                               access token by the server (never the browser)
+//	GET  /auth/login               sign in (optional ?return_to=/local/path)
+//	GET  /auth/callback            where the provider sends the browser back
+//	POST /auth/logout              sign out
+//	POST /auth/backchannel-logout  back-channel logout (with ZENKEY_ISSUER)
+package main
