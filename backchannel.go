@@ -57,7 +57,8 @@ func (m *Middleware) serveBackchannelLogout(w http.ResponseWriter, r *http.Reque
 		http.Error(w, "zenkey: logout not confirmed", http.StatusServiceUnavailable)
 		return
 	}
-	m.log.LogAttrs(r.Context(), slog.LevelInfo, "zenkey: back-channel logout", slog.Int("sessions", n))
+	m.emit(r.Context(), slog.LevelInfo, "zenkey: back-channel logout",
+		Event{Kind: EventLogout, Reason: "backchannel", Sessions: n, Issuer: c.Issuer})
 	w.WriteHeader(http.StatusOK)
 }
 

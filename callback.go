@@ -263,8 +263,7 @@ func (m *Middleware) beginSession(w http.ResponseWriter, r *http.Request, data *
 		m.fail(w, r, http.StatusInternalServerError, reasonStore, err)
 		return
 	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: signed in",
-		slog.String("issuer", data.Issuer), slog.String("mccmnc", data.MCCMNC))
+	m.emit(ctx, slog.LevelInfo, "zenkey: signed in", Event{Kind: EventSignIn, Issuer: data.Issuer})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
@@ -314,8 +313,8 @@ func (m *Middleware) endFlow(w http.ResponseWriter, r *http.Request, state strin
 	}
 	m.writeLoginStates(w, rest)
 	if err := m.store.Delete(r.Context(), flowKey(state)); err != nil {
-		m.log.LogAttrs(r.Context(), slog.LevelWarn, "zenkey: used login state not deleted",
-			slog.String("reason", reasonStore), slog.Any("error", err))
+		m.emit(r.Context(), slog.LevelWarn, "zenkey: used login state not deleted",
+			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
 	}
 }
 

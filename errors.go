@@ -101,11 +101,8 @@ func (m *Middleware) logRefusal(ctx context.Context, status int, reason string, 
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	attrs := []slog.Attr{slog.String("reason", reason), slog.Int("status", status)}
-	if cause != nil {
-		attrs = append(attrs, slog.String("error", cause.Error()))
-	}
-	m.log.LogAttrs(ctx, level, "zenkey: request refused", attrs...)
+	m.emit(ctx, level, "zenkey: request refused",
+		Event{Kind: EventRejection, Reason: reason, Status: status, Err: cause})
 }
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>

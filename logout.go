@@ -64,7 +64,7 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere boo
 			return nil, err
 		}
 	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: signed out", slog.Bool("everywhere", everywhere))
+	m.emit(ctx, slog.LevelInfo, "zenkey: signed out", Event{Kind: EventLogout, Reason: "local", Sessions: 1})
 	if d != nil {
 		m.revokeLater(d)
 	}
@@ -99,7 +99,8 @@ func (m *Middleware) LogoutSubject(ctx context.Context, subject string) (int, er
 			return total, errors.Join(errors.New("zenkey: logout everywhere not confirmed by the store"), err)
 		}
 	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: signed out everywhere", slog.Int("sessions", total))
+	m.emit(ctx, slog.LevelInfo, "zenkey: signed out everywhere",
+		Event{Kind: EventLogout, Reason: "subject", Sessions: total})
 	return total, nil
 }
 

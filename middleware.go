@@ -179,8 +179,8 @@ func (m *Middleware) load(r *http.Request, l *loaded) error {
 		return nil
 	}
 	if err != nil {
-		m.log.LogAttrs(r.Context(), slog.LevelError, "zenkey: store read failed",
-			slog.String("reason", reasonStore), slog.Any("error", err))
+		m.emit(r.Context(), slog.LevelError, "zenkey: store read failed",
+			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
 		return err
 	}
 	now := m.now()
@@ -203,14 +203,14 @@ func (m *Middleware) touch(ctx context.Context, s *Session, now time.Time) {
 	rec.LastSeen = now
 	rec.IdleDeadline = minTime(now.Add(m.opts.IdleTimeout), rec.AbsoluteDeadline)
 	if err := m.reseal(&rec); err != nil {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: session record does not open",
-			slog.String("reason", reasonVault), slog.Any("error", err))
+		m.emit(ctx, slog.LevelWarn, "zenkey: session record does not open",
+			Event{Kind: EventStoreError, Reason: reasonVault, Err: err})
 		return
 	}
 	err := m.store.Update(ctx, &rec)
 	if err != nil && !errors.Is(err, ErrConflict) {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: session touch failed",
-			slog.String("reason", reasonStore), slog.Any("error", err))
+		m.emit(ctx, slog.LevelWarn, "zenkey: session touch failed",
+			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
 		return
 	}
 	if err == nil {

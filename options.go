@@ -144,6 +144,12 @@ type Options struct {
 	// 10 second timeout. Responses are read up to a size limit either way.
 	HTTPClient *http.Client
 
+	// OnEvent, when set, receives every event (sign-ins, rejections with
+	// their reason, refreshes, logouts, store and provider failures) as an
+	// [Event] struct, synchronously: it must be quick and safe for
+	// concurrent use. Default nil.
+	OnEvent func(Event)
+
 	// Logger receives structured events. Default nil: nothing is logged.
 	// No event ever carries a token, a secret or a session id.
 	Logger *slog.Logger

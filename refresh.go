@@ -151,7 +151,7 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 	} else if err != nil {
 		return nil, nil, err
 	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "zenkey: tokens refreshed", slog.String("issuer", d.Issuer))
+	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
 	return rec, next, nil
 }
 
@@ -188,8 +188,8 @@ func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionD
 func (m *Middleware) releaseLease(ctx context.Context, rec *Record) {
 	rec.LeaseUntil = time.Time{}
 	if err := m.store.Update(ctx, rec); err != nil && !errors.Is(err, ErrConflict) {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: refresh lease not released",
-			slog.String("reason", reasonStore), slog.Any("error", err))
+		m.emit(ctx, slog.LevelWarn, "zenkey: refresh lease not released",
+			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
 	}
 }
 
@@ -197,8 +197,8 @@ func (m *Middleware) releaseLease(ctx context.Context, rec *Record) {
 // returns ErrSessionEnded (joined with the store's error if it could not
 // confirm).
 func (m *Middleware) endSession(ctx context.Context, rec *Record, cause error) error {
-	m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: session ended by refresh",
-		slog.String("reason", reasonOf(cause, reasonRefresh)), slog.String("error", cause.Error()))
+	m.emit(ctx, slog.LevelWarn, "zenkey: session ended by refresh",
+		Event{Kind: EventSessionEnded, Reason: reasonOf(cause, reasonRefresh), Err: cause})
 	if err := m.store.Delete(ctx, rec.Key); err != nil {
 		return errors.Join(ErrSessionEnded, err)
 	}

@@ -40,9 +40,8 @@ func (m *Middleware) revoke(ctx context.Context, d *sessionData) {
 			continue
 		}
 		if err := m.revokeToken(ctx, p, string(tok), hint); err != nil {
-			m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: token revocation failed",
-				slog.String("reason", reasonRevoke), slog.String("token_type", hint),
-				slog.String("error", err.Error()))
+			m.emit(ctx, slog.LevelWarn, "zenkey: token revocation failed",
+				Event{Kind: EventProviderError, Reason: reasonRevoke, Issuer: p.issuer, Err: err})
 		}
 	}
 }

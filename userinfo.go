@@ -133,8 +133,8 @@ func (m *Middleware) cacheUserInfo(ctx context.Context, s *Session, d *sessionDa
 	if err := m.store.Update(ctx, &rec); err == nil {
 		s.replace(&rec, &next)
 	} else if !errors.Is(err, ErrConflict) {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "zenkey: userinfo not cached",
-			slog.String("reason", reasonStore), slog.Any("error", err))
+		m.emit(ctx, slog.LevelWarn, "zenkey: userinfo not cached",
+			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
 	}
 }
 
