@@ -3,13 +3,19 @@ package zenkey_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/gorilla/securecookie"
+	"golang.org/x/oauth2"
 
 	"github.com/zenkey-go/zenkey"
 )
@@ -156,4 +162,141 @@ func BenchmarkAccessToken(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(store.updates.Load()-before)/float64(b.N), "writes/op")
+}
+
+// BenchmarkCallback is the callback of a login (state check, code exchange
+// with the loopback provider, id_token checks, new session) against its
+// floor: the same exchange with the provider plus one RS256 verification.
+// Both include the provider's own work (it signs an id_token per code).
+func BenchmarkCallback(b *testing.B) {
+	h := newHarness(b, nil)
+	h.login() // discovery and keys are cached, as in a running app
+	app := h.zk.Handler(http.NotFoundHandler())
+	floor := newExchangeFloor(b, h)
+	var own, base time.Duration
+	for i := 0; i < b.N; i++ {
+		req := h.callbackRequest()
+		start := time.Now()
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, req)
+		own += time.Since(start)
+		if w.Code != http.StatusSeeOther {
+			b.Fatalf("callback answered %d: %s", w.Code, w.Body)
+		}
+		base += floor.run()
+	}
+	b.ReportMetric(float64(own.Nanoseconds())/float64(b.N), "callback-ns/op")
+	b.ReportMetric(float64(base.Nanoseconds())/float64(b.N), "floor-ns/op")
+	b.ReportMetric(float64(own)/float64(base), "x-floor")
+}
+
+// callbackRequest walks a login up to the provider's redirect back with a
+// code (not timed) and returns that callback as the browser would send it.
+func (h *harness) callbackRequest() *http.Request {
+	b := h.newBrowser()
+	cb := h.callbackURL(b)
+	req := httptest.NewRequest(http.MethodGet, cb.String(), nil)
+	req.Header.Set("Accept", "text/html")
+	for _, c := range b.Jar.Cookies(cb) {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+// exchangeFloor redeems codes at the provider directly and verifies the
+// id_token's RS256 signature: what any callback must do.
+type exchangeFloor struct {
+	h      *harness
+	client *http.Client // one client: its connections are reused
+	conf   *oauth2.Config
+	keys   jose.JSONWebKeySet
+	ctx    context.Context
+}
+
+func newExchangeFloor(b *testing.B, h *harness) *exchangeFloor {
+	issuer := h.idp.Issuer
+	f := &exchangeFloor{h: h, conf: &oauth2.Config{
+		ClientID: testClientID, ClientSecret: testSecret, RedirectURL: h.opts.RedirectURL,
+		Scopes: []string{"openid"},
+		Endpoint: oauth2.Endpoint{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token",
+			AuthStyle: oauth2.AuthStyleInHeader},
+	}}
+	f.client = h.idp.Client()
+	f.ctx = context.WithValue(context.Background(), oauth2.HTTPClient, f.client)
+	resp, err := f.client.Get(issuer + "/jwks")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&f.keys); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// run gets a code (not timed) and times its exchange and verification.
+func (f *exchangeFloor) run() time.Duration {
+	verifier := oauth2.GenerateVerifier()
+	code := f.code(verifier)
+	start := time.Now()
+	tok, err := f.conf.Exchange(f.ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		panic(err)
+	}
+	jws, err := jose.ParseSigned(tok.Extra("id_token").(string), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := jws.Verify(f.keys.Key(jws.Signatures[0].Header.KeyID)[0].Key); err != nil {
+		panic(err)
+	}
+	return time.Since(start)
+}
+
+func (f *exchangeFloor) code(verifier string) string {
+	c := *f.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	target := f.conf.AuthCodeURL("state", oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("nonce", "n"))
+	resp, err := c.Get(target)
+	if err != nil {
+		panic(err)
+	}
+	io.Copy(io.Discard, resp.Body) // so the connection is reused
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	return loc.Query().Get("code")
+}
+
+// BenchmarkAPIProxy is a browser's API call through APIProxy (session,
+// token, header hygiene) against a bare httputil.ReverseProxy to the same
+// loopback upstream.
+func BenchmarkAPIProxy(b *testing.B) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer upstream.Close()
+	target, _ := url.Parse(upstream.URL)
+	zk, _, req := benchApp(b, zenkey.NewMemoryStore())
+	req.URL.Path = "/api/items"
+	proxied := zk.Handler(zk.APIProxy("/api/", target))
+	bare := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.SetXForwarded()
+	}}
+	serve := func(h http.Handler) func() {
+		return func() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				panic(w.Body.String())
+			}
+		}
+	}
+	own := serve(proxied)
+	b.ReportAllocs()
+	for b.Loop() {
+		own()
+	}
+	ratio(b, serve(bare), own)
 }

@@ -41,7 +41,7 @@ func (c *clock) Advance(d time.Duration) {
 // harness is an app protected by the middleware, a zenkeytest provider,
 // and a browser with a cookie jar that walks the real redirect chain.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	idp     *zenkeytest.Server
 	zk      *zenkey.Middleware
 	app     *httptest.Server
@@ -62,7 +62,7 @@ var testMasterKey = []byte("0123456789abcdef0123456789abcdef-master")
 
 // newHarness starts a provider and an app; edit may change the options
 // before New.
-func newHarness(t *testing.T, edit func(*zenkey.Options)) *harness {
+func newHarness(t testing.TB, edit func(*zenkey.Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: newClock(), tokens: &tokenRecorder{}}
 	h.idp = zenkeytest.NewTLSServer(zenkeytest.Config{
