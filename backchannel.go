@@ -46,6 +46,12 @@ func (m *Middleware) serveBackchannelLogout(w http.ResponseWriter, r *http.Reque
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLogoutBody)
 	c, err := m.verifyLogoutToken(r.Context(), r.PostFormValue("logout_token"))
+	if err != nil && reasonOf(err, "") == "" {
+		// The store failed, not the token: the provider may retry.
+		m.logRefusal(r.Context(), http.StatusServiceUnavailable, reasonStore, err)
+		http.Error(w, "zenkey: logout not confirmed", http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		m.logRefusal(r.Context(), http.StatusBadRequest, reasonOf(err, reasonLogoutToken), err)
 		http.Error(w, "zenkey: invalid logout token", http.StatusBadRequest)
@@ -53,6 +59,8 @@ func (m *Middleware) serveBackchannelLogout(w http.ResponseWriter, r *http.Reque
 	}
 	n, err := m.logoutClaimed(r.Context(), c)
 	if err != nil {
+		// Forget the jti, so that the provider's retry is not a replay.
+		m.store.Delete(r.Context(), jtiKey(c.Issuer, c.JTI))
 		m.logRefusal(r.Context(), http.StatusServiceUnavailable, reasonStore, err)
 		http.Error(w, "zenkey: logout not confirmed", http.StatusServiceUnavailable)
 		return
@@ -69,7 +77,7 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (*logout
 	if err != nil {
 		return nil, &rejection{reason: reasonMalformedToken, err: err}
 	}
-	if header.Typ != "" && header.Typ != "logout+jwt" && header.Typ != "application/logout+jwt" {
+	if header.Typ != "" && !isLogoutTyp(header.Typ) {
 		return nil, reject(reasonLogoutToken, "zenkey: logout token typ %q", header.Typ)
 	}
 
@@ -148,10 +156,9 @@ var errReplayedJTI = errors.New("zenkey: logout token jti was already used")
 // rememberJTI records a logout token's jti in the store, where a second
 // Create of the same key fails: a replay on any instance is refused.
 func (m *Middleware) rememberJTI(ctx context.Context, issuer, jti string) error {
-	sum := sha256.Sum256([]byte("zenkey/v1 jti\x00" + issuer + "\x00" + jti))
 	now := m.now()
 	rec := &Record{
-		Key:              hex.EncodeToString(sum[:]),
+		Key:              jtiKey(issuer, jti),
 		Created:          now,
 		LastSeen:         now,
 		IdleDeadline:     now.Add(2 * logoutTokenMaxAge),
@@ -162,6 +169,12 @@ func (m *Middleware) rememberJTI(ctx context.Context, issuer, jti string) error 
 		return &rejection{reason: reasonLogoutToken, err: errReplayedJTI}
 	}
 	return err
+}
+
+// jtiKey is the store key under which a logout token's jti is remembered.
+func jtiKey(issuer, jti string) string {
+	sum := sha256.Sum256([]byte("zenkey/v1 jti\x00" + issuer + "\x00" + jti))
+	return hex.EncodeToString(sum[:])
 }
 
 // logoutClaimed destroys the sessions a logout token names: by provider

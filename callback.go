@@ -102,6 +102,11 @@ func (m *Middleware) stateBound(r *http.Request, state string) bool {
 // carrier: fetch the carrier's configuration, then authorize there.
 func (m *Middleware) afterDiscovery(w http.ResponseWriter, r *http.Request, state string, q url.Values) {
 	ctx := r.Context()
+	if !mccmncPattern.MatchString(q.Get("mccmnc")) {
+		m.fail(w, r, http.StatusBadRequest, reasonCallback,
+			errors.New("zenkey: discovery returned a carrier code that is not six digits"))
+		return
+	}
 	rec, f, err := m.takeFlow(ctx, state, stageDiscovery)
 	if err != nil {
 		m.failFlow(w, r, err)
@@ -167,35 +172,49 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request, state s
 		m.failProvider(w, r, err)
 		return
 	}
-	data, err := m.exchange(ctx, p, f, q.Get("code"))
+	acr := m.opts.ACR
+	if f.Approval != nil && m.opts.Issuer == "" {
+		acr = "a3"
+	}
+	tok, v, err := m.exchange(ctx, p, f, q.Get("code"), acr)
 	if err != nil {
 		m.failLogin(w, r, err)
 		return
 	}
+	if f.Approval != nil {
+		// The approval's tokens served their purpose: revoke them.
+		m.revokeLater(&sessionData{MCCMNC: p.mccmnc, AccessToken: token(tok.AccessToken),
+			RefreshToken: token(tok.RefreshToken)})
+		m.finishApproval(w, m.withSession(r), f, v)
+		return
+	}
+	data := m.newSessionData(p, f, tok, v)
+	data.PreviousSubjects = m.verifyPortTokens(ctx, v)
 	m.beginSession(w, r, data, f.ReturnTo)
 }
 
-// exchange redeems the code with the PKCE verifier and checks the id_token.
-func (m *Middleware) exchange(ctx context.Context, p *provider, f *flow, code string) (*sessionData, error) {
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, m.opts.HTTPClient)
+// exchange redeems the code with the PKCE verifier and checks the id_token,
+// which must show at least acr.
+func (m *Middleware) exchange(ctx context.Context, p *provider, f *flow, code, acr string) (*oauth2.Token, *verifiedToken, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, m.tokenClient)
 	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(string(f.Verifier))}
 	if m.opts.Issuer == "" {
 		opts = append(opts, oauth2.SetAuthURLParam("correlation_id", f.CorrelationID))
 	}
 	tok, err := p.oauth.Exchange(ctx, code, opts...)
 	if err != nil {
-		return nil, exchangeError(err)
+		return nil, nil, exchangeError(err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	v, err := m.verifyIDToken(ctx, p, raw, expectation{
 		nonce:       string(f.Nonce),
-		acr:         m.opts.ACR,
+		acr:         acr,
 		accessToken: tok.AccessToken,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m.newSessionData(p, f, tok, v), nil
+	return tok, v, nil
 }
 
 // exchangeError classifies a failed code exchange: the provider refused
@@ -226,7 +245,12 @@ func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *
 	var claims json.RawMessage
 	_ = v.token.Claims(&claims) // decoded once already by verifyIDToken
 	cid, _ := tok.Extra("correlation_id").(string)
+	var strong time.Time
+	if v.claims.ACR == "a3" {
+		strong = m.now()
+	}
 	return &sessionData{
+		StrongAuth:    strong,
 		Issuer:        v.token.Issuer,
 		Subject:       v.token.Subject,
 		MCCMNC:        p.mccmnc,

@@ -31,6 +31,8 @@ const (
 	reasonCrossSite        = "cross_site"
 	reasonRevoke           = "revocation_failed"
 	reasonLogoutToken      = "logout_token_invalid"
+	reasonApproval         = "approval_refused"
+	reasonPortToken        = "port_token_invalid"
 )
 
 // A rejection is an error with the reason code it is logged under.
@@ -71,6 +73,7 @@ var userMessages = map[string]string{
 	reasonProviderNotFound: "Your mobile carrier does not offer ZenKey yet.",
 	reasonExchange:         "The sign-in could not be completed. Please try again.",
 	reasonDenied:           "The sign-in was not completed.",
+	reasonApproval:         "The approval could not be confirmed. Nothing was done.",
 }
 
 // fail logs why a request was refused and answers it with status and a

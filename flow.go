@@ -30,6 +30,10 @@ type flow struct {
 	MCCMNC         string `json:"mccmnc,omitempty"`
 	LoginHintToken token  `json:"login_hint_token,omitempty"`
 	Prompt         string `json:"prompt,omitempty"`
+
+	// An approval flow (a step-up for one action) also names the session
+	// it belongs to, the action's text and when it started.
+	Approval *approvalFlow `json:"approval,omitempty"`
 }
 
 var errFlowGone = errors.New("zenkey: login expired, was already used, or was started elsewhere")

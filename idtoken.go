@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -21,6 +22,8 @@ type idClaims struct {
 	Events   json.RawMessage `json:"events"`
 	IAT      *json.Number    `json:"iat"`
 	EXP      *json.Number    `json:"exp"`
+
+	raw json.RawMessage // every claim, for the checks that read others
 }
 
 // expectation is what an id_token must show besides the provider's
@@ -51,11 +54,15 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	if err != nil {
 		return nil, &rejection{reason: reasonMalformedToken, err: err}
 	}
-	if header.Typ == "logout+jwt" {
+	if isLogoutTyp(header.Typ) {
 		return nil, reject(reasonTokenClaims, "zenkey: id_token is a logout token")
 	}
 
 	// Check signature (RS256 with a published key), iss and aud: go-oidc.
+	// Keys that cannot be fetched are the provider's outage, told apart.
+	if err := p.keys.prepare(ctx, header.Kid); err != nil {
+		return nil, err
+	}
 	tok, err := p.verifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, reject(reasonTokenInvalid, "zenkey: id_token: %w", err)
@@ -64,6 +71,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	if err := tok.Claims(&c); err != nil {
 		return nil, reject(reasonTokenClaims, "zenkey: id_token claims: %w", err)
 	}
+	_ = tok.Claims(&c.raw) // decoded once already above
 	v := &verifiedToken{raw: raw, token: tok, claims: c}
 	for _, check := range []func(*verifiedToken, *expectation) error{
 		m.checkParty, m.checkTimes, m.checkNonce, checkAccessTokenHash, checkACR, checkNotLogout,
@@ -78,6 +86,13 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 		}
 	}
 	return v, nil
+}
+
+// isLogoutTyp reports whether a JOSE typ names a logout token, in any case
+// and with or without the media type's "application/" prefix (RFC 7515).
+func isLogoutTyp(typ string) bool {
+	typ = strings.ToLower(typ)
+	return strings.TrimPrefix(typ, "application/") == "logout+jwt"
 }
 
 // checkParty checks azp (when present, or required with several

@@ -29,10 +29,11 @@ type keySet struct {
 	client *http.Client
 	now    func() time.Time
 
-	fetch sync.Mutex // one fetch at a time
-	mu    sync.RWMutex
-	keys  []jose.JSONWebKey
-	last  time.Time // of the last fetch, successful or not
+	fetch   sync.Mutex // one fetch at a time
+	mu      sync.RWMutex
+	keys    []jose.JSONWebKey
+	last    time.Time // of the last fetch, successful or not
+	lastErr error     // of the last fetch
 }
 
 func newKeySet(url string, client *http.Client, now func() time.Time) *keySet {
@@ -95,11 +96,32 @@ func (k *keySet) refresh(ctx context.Context, seen time.Time) error {
 	keys, err := k.download(ctx)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.last = k.now()
+	k.last, k.lastErr = k.now(), err
 	if err != nil {
 		return err
 	}
 	k.keys = keys
+	return nil
+}
+
+// prepare makes sure the key named kid has been looked for: it fetches the
+// key set when the key is unknown (within the refetch limit). It fails only
+// when the provider's keys cannot be fetched, which is the provider's
+// outage, not a bad token.
+func (k *keySet) prepare(ctx context.Context, kid string) error {
+	key, seen := k.find(kid)
+	if key != nil {
+		return nil
+	}
+	err := k.refresh(ctx, seen)
+	if errors.Is(err, errUnknownKey) {
+		k.mu.RLock()
+		err = k.lastErr // refused by the limit: unavailable if the last fetch failed
+		k.mu.RUnlock()
+	}
+	if err != nil {
+		return reject(reasonProviderDown, "zenkey: provider keys unavailable: %w", err)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package zenkey
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 
@@ -52,11 +53,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, f *flow,
 		m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
 		return
 	}
-	states := append(m.readLoginStates(r), state)
-	if len(states) > maxPendingFlows {
-		states = states[len(states)-maxPendingFlows:]
-	}
-	if err := m.writeLoginStates(w, states); err != nil {
+	if err := m.bindFlow(w, r, state); err != nil {
 		m.fail(w, r, http.StatusInternalServerError, reasonStore, err)
 		return
 	}
@@ -66,6 +63,16 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, f *flow,
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// bindFlow adds a flow's state to the browser's login cookie, keeping the
+// newest maxPendingFlows.
+func (m *Middleware) bindFlow(w http.ResponseWriter, r *http.Request, state string) error {
+	states := append(m.readLoginStates(r), state)
+	if len(states) > maxPendingFlows {
+		states = states[len(states)-maxPendingFlows:]
+	}
+	return m.writeLoginStates(w, states)
 }
 
 // discoveryURL is ZenKey's carrier discovery UI for a login.
@@ -93,12 +100,19 @@ func (m *Middleware) authorizeURL(p *provider, state string, f *flow) string {
 			opts = append(opts, oauth2.SetAuthURLParam(name, value))
 		}
 	}
-	set("acr_values", m.opts.ACR)
+	acr, text := m.opts.ACR, m.opts.Context
+	if a := f.Approval; a != nil {
+		acr, text = cmp.Or(acr, "a3"), a.Context
+		if m.opts.Issuer != "" {
+			acr = m.opts.ACR // a standard provider knows no a3
+		}
+	}
+	set("acr_values", acr)
 	set("prompt", f.Prompt)
 	if m.opts.Issuer == "" {
 		set("correlation_id", f.CorrelationID)
 		set("login_hint_token", string(f.LoginHintToken))
-		set("context", m.opts.Context)
+		set("context", text)
 	}
 	return p.oauth.AuthCodeURL(state, opts...)
 }

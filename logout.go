@@ -55,14 +55,21 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere boo
 		return nil, nil
 	}
 	key := storeKey(id)
-	d := m.peek(ctx, key)
+	d, err := m.peek(ctx, key)
+	if everywhere {
+		// The subject is needed first: without it, "everywhere" cannot be
+		// done, and the cookie must stay for a retry that can.
+		if err != nil {
+			return nil, errors.Join(errors.New("zenkey: logout everywhere: session unreadable"), err)
+		}
+		if d != nil {
+			if _, err := m.LogoutSubject(ctx, d.Subject); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := m.store.Delete(ctx, key); err != nil {
 		return nil, errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
-	}
-	if everywhere && d != nil {
-		if _, err := m.LogoutSubject(ctx, d.Subject); err != nil {
-			return nil, err
-		}
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: signed out", Event{Kind: EventLogout, Reason: "local", Sessions: 1})
 	if d != nil {
@@ -71,18 +78,22 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere boo
 	return d, nil
 }
 
-// peek reads a session's data for revocation. It is best effort: a session
-// that cannot be read is still deleted.
-func (m *Middleware) peek(ctx context.Context, key string) *sessionData {
+// peek reads a session's data, for revocation and "everywhere". It returns
+// nil when the session is gone or does not open, and an error only when
+// the store failed: a plain logout deletes the session all the same.
+func (m *Middleware) peek(ctx context.Context, key string) (*sessionData, error) {
 	rec, err := m.store.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	d, err := m.openSession(rec)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return d
+	return d, nil
 }
 
 // LogoutSubject destroys every session of the user with the given subject,

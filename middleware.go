@@ -30,6 +30,7 @@ type Middleware struct {
 	// back-channel logout.
 	backchannelPath string
 	providers       *providerCache
+	tokenClient     *http.Client // token and revocation calls: adds client assertions
 	flights         flights
 	verified        verifiedCookies
 	revocations     sync.WaitGroup
@@ -58,6 +59,9 @@ func New(opts Options) (*Middleware, error) {
 	}
 	if o.Issuer != "" {
 		m.backchannelPath = o.BackchannelLogoutPath
+	}
+	if m.tokenClient, err = m.newTokenClient(); err != nil {
+		return nil, err
 	}
 	if m.store == nil {
 		m.store = NewMemoryStore()

@@ -29,6 +29,17 @@ type Options struct {
 	ClientID     string
 	ClientSecret string
 
+	// ClientKeyFile switches client authentication to private_key_jwt: the
+	// path of a PEM file (PKCS#1 or PKCS#8) holding the RSA private key
+	// registered with the provider, readable by its owner only. Each token
+	// and revocation request then carries a fresh RS256 assertion, and
+	// ClientSecret is not needed. Default none.
+	ClientKeyFile string
+
+	// ClientKeyID is the kid in the assertions' header, when the provider
+	// knows the key by one. Default none.
+	ClientKeyID string
+
 	// RedirectURL is the absolute callback URL registered with the provider,
 	// such as "https://app.example/auth/callback". It must use https unless
 	// its host is a loopback address or "localhost". The middleware serves
@@ -76,9 +87,9 @@ type Options struct {
 	// persistent store such as sqlitestore in production.
 	Store Store
 
-	// StoreTimeout bounds each write and delete the middleware makes to the
-	// store; one that takes longer fails (a logout then answers 503 rather
-	// than hang). Default 5 seconds.
+	// StoreTimeout bounds each call the middleware makes to the store; one
+	// that takes longer fails, and the request gets a 503 rather than hang.
+	// Default 5 seconds.
 	StoreTimeout time.Duration
 
 	// IdleTimeout ends a session that saw no request for this long.
@@ -211,8 +222,8 @@ func (o *Options) validate() error {
 	if o.ClientID == "" {
 		add("Options.ClientID is empty: set the client id ZenKey issued for this app")
 	}
-	if o.ClientSecret == "" {
-		add("Options.ClientSecret is empty: set the client secret ZenKey issued for this app")
+	if o.ClientSecret == "" && o.ClientKeyFile == "" {
+		add("Options.ClientSecret is empty: set the client secret ZenKey issued for this app, or Options.ClientKeyFile for private_key_jwt")
 	}
 	if err := checkRedirectURL(o.RedirectURL); err != nil {
 		errs = append(errs, err)

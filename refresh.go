@@ -128,7 +128,7 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 		m.releaseLease(ctx, rec)
 		return nil, nil, err
 	}
-	tok, err := p.oauth.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, m.opts.HTTPClient),
+	tok, err := p.oauth.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, m.tokenClient),
 		&oauth2.Token{RefreshToken: string(d.RefreshToken), Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
 		var re *oauth2.RetrieveError
@@ -139,6 +139,10 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 		return nil, nil, reject(reasonProviderDown, "zenkey: refresh: %w", err)
 	}
 	next, err := m.refreshedData(ctx, p, d, tok)
+	if reasonOf(err, "") == reasonProviderDown {
+		m.keepRefreshToken(ctx, rec, d, tok)
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, m.endSession(ctx, rec, err)
 	}
@@ -146,13 +150,28 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 	if err := m.sealSession(rec, next); err != nil {
 		return nil, nil, err
 	}
-	if err := m.store.Update(ctx, rec); errors.Is(err, ErrConflict) {
-		return nil, nil, ErrSessionEnded // logged out during the refresh
-	} else if err != nil {
+	if err := m.storeRefreshed(ctx, rec); err != nil {
 		return nil, nil, err
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
 	return rec, next, nil
+}
+
+// storeRefreshed writes a refresh's result, trying a failed write again a
+// few times: the provider has rotated the refresh token already, so the
+// new one must not be lost to a store blip.
+func (m *Middleware) storeRefreshed(ctx context.Context, rec *Record) error {
+	var err error
+	for wait := 50 * time.Millisecond; wait <= 400*time.Millisecond; wait *= 2 {
+		err = m.store.Update(ctx, rec)
+		if errors.Is(err, ErrConflict) {
+			return ErrSessionEnded // logged out during the refresh
+		}
+		if err == nil || sleep(ctx, wait) != nil {
+			break
+		}
+	}
+	return err
 }
 
 // refreshedData checks a refresh's id_token, when there is one, against the
@@ -181,6 +200,24 @@ func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionD
 	next.IDToken = token(raw)
 	_ = v.token.Claims(&next.Claims)
 	return &next, nil
+}
+
+// keepRefreshToken stores only the rotated refresh token of a refresh whose
+// id_token cannot be checked yet (the provider's keys are unavailable), and
+// releases the lease. The provider has invalidated the old refresh token:
+// losing the new one would end the session. The access token is not used
+// until a later refresh brings an id_token that passes every check.
+func (m *Middleware) keepRefreshToken(ctx context.Context, rec *Record, d *sessionData, tok *oauth2.Token) {
+	kept := *d
+	kept.RefreshToken = token(tok.RefreshToken)
+	rec.LeaseUntil = time.Time{}
+	if err := m.sealSession(rec, &kept); err != nil {
+		return
+	}
+	if err := m.storeRefreshed(ctx, rec); err != nil {
+		m.emit(ctx, slog.LevelWarn, "zenkey: rotated refresh token not kept",
+			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
+	}
 }
 
 // releaseLease gives the lease back after a refresh that failed without

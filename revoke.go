@@ -47,7 +47,7 @@ func (m *Middleware) revoke(ctx context.Context, d *sessionData) {
 }
 
 // revokeToken makes one RFC 7009 request, authenticated like the token
-// endpoint (client_secret_basic).
+// endpoint (client_secret_basic or private_key_jwt).
 func (m *Middleware) revokeToken(ctx context.Context, p *provider, tok, hint string) error {
 	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.revocationURL,
@@ -56,8 +56,10 @@ func (m *Middleware) revokeToken(ctx context.Context, p *provider, tok, hint str
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(m.opts.ClientID), url.QueryEscape(m.opts.ClientSecret))
-	resp, err := m.opts.HTTPClient.Do(req)
+	if m.opts.ClientKeyFile == "" {
+		req.SetBasicAuth(url.QueryEscape(m.opts.ClientID), url.QueryEscape(m.opts.ClientSecret))
+	}
+	resp, err := m.tokenClient.Do(req)
 	if err != nil {
 		return err
 	}

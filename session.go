@@ -37,6 +37,10 @@ type sessionData struct {
 	AuthTime      int64           `json:"auth_time,omitempty"`
 	CorrelationID string          `json:"correlation_id,omitempty"`
 	UserInfo      *userInfoCache  `json:"userinfo,omitempty"`
+	StrongAuth    time.Time       `json:"strong_auth,omitzero"` // last a3 login or approval
+	Approval      *approvalRecord `json:"approval,omitempty"`   // unused approval of one action
+
+	PreviousSubjects []string `json:"previous_subjects,omitempty"` // proven by port tokens
 }
 
 // A Session is the signed-in state of one browser. Handlers get it with

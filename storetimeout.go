@@ -5,13 +5,22 @@ import (
 	"time"
 )
 
-// timeoutStore bounds every write and delete the middleware makes, so a
-// stalled store turns into a clear 503 instead of a hung request. Reads are
-// left to the request's own context: they are on every request's path, and
-// a timer per read would cost more than the read of an in-memory store.
+// timeoutStore bounds every call the middleware makes to the store, so a
+// stalled store turns into a clear 503 instead of a hung request.
+// A MemoryStore never waits for anything but a lock: its reads, on every
+// request's path, are left without the timer.
 type timeoutStore struct {
 	Store
 	d time.Duration
+}
+
+func (s timeoutStore) Get(ctx context.Context, key string) (*Record, error) {
+	if m, ok := s.Store.(*MemoryStore); ok {
+		return m.Get(ctx, key)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.d)
+	defer cancel()
+	return s.Store.Get(ctx, key)
 }
 
 func (s timeoutStore) Create(ctx context.Context, r *Record) error {

@@ -289,3 +289,38 @@ func mustParse(t *testing.T, raw string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+func TestTransferNeedsApprovalOnThePhone(t *testing.T) {
+	app := startApp(t, map[string]string{"ZENKEY_SECRET_KEY": key32})
+	browser := newBrowser(t)
+	signIn(t, browser, app.URL)
+
+	form := get(t, browser, app.URL, "/transfer", "text/html")
+	require.Equal(t, http.StatusOK, form.status)
+	send := url.Values{"amount": {"250"}, "to": {"Bob"}}
+	asked := do(t, browser, mustRequest(t, app.URL, send))
+	require.Equal(t, http.StatusForbidden, asked.status)
+	assert.Contains(t, asked.body, "Send $250 to Bob")
+
+	// The simulated ZenKey's approval page shows the transfer's text.
+	link := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(asked.body, -1)
+	approval := get(t, browser, app.URL, html.UnescapeString(link[len(link)-1][1]), "text/html")
+	assert.Contains(t, approval.body, "Send $250 to Bob")
+	back := submit(t, browser, approval, url.Values{"pin": {"1234"}, "decision": {"approve"}})
+	assert.Equal(t, "/transfer", back.url.Path, "back at the form")
+
+	done := do(t, browser, mustRequest(t, app.URL, send))
+	assert.Contains(t, done.body, "Sent $250 to Bob")
+	again := do(t, browser, mustRequest(t, app.URL, send))
+	assert.Equal(t, http.StatusForbidden, again.status, "one approval, one transfer")
+}
+
+// mustRequest is the transfer form's POST, as the browser sends it.
+func mustRequest(t *testing.T, appURL string, form url.Values) *http.Request {
+	req, err := http.NewRequest(http.MethodPost, appURL+"/transfer", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Referer", appURL+"/transfer")
+	return req
+}

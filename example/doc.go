@@ -41,6 +41,8 @@
 //	GET  /profile                  the signed-in user: HTML, or JSON when asked
 //	                               with "Accept: application/json"
 //	GET  /profile/userinfo         the provider's userinfo, as JSON
+//	GET  /transfer                 a transfer form; POST /transfer needs the
+//	                               user's approval on their phone
 //	     /api/...                  the demo API, called with the session's
 //	                               access token by the server (never the browser)
 //	GET  /auth/login               sign in (optional ?return_to=/local/path)

@@ -31,6 +31,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /profile/userinfo", a.zk.RequireLogin(http.HandlerFunc(a.userinfo)))
 	mux.Handle("/api/", a.zk.APIProxy("/api/", a.api))
 	mux.Handle("GET /static/", staticFiles())
+	a.transferRoutes(mux)
 	return a.zk.Handler(mux)
 }
 

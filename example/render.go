@@ -20,7 +20,7 @@ import (
 var assets embed.FS
 
 // pages are the app's pages, each the layout with its own content.
-var pages = parsePages("home", "profile")
+var pages = parsePages("home", "profile", "transfer")
 
 // parsePages parses the layout with each named page.
 func parsePages(names ...string) map[string]*template.Template {

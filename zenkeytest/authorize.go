@@ -26,7 +26,9 @@ var (
 const maxContext = 280
 
 // login is a user's approval of an authorization request: what the code and
-// every token issued from it share.
+// every token issued from it share. Each approval is a new login, with its own
+// sid and auth_time, even for a user already logged in and without
+// prompt=login: the provider keeps no session between authorizations.
 type login struct {
 	redirectURI   string
 	challenge     string
@@ -37,6 +39,7 @@ type login struct {
 	sub           string
 	sid           string
 	authTime      time.Time
+	context       string // the text the user approved, echoed in the id_token
 }
 
 // LastAuthorize returns the query of the latest request to the authorize
@@ -178,5 +181,6 @@ func (s *Server) newLogin(q url.Values) *login {
 		sub:           sub,
 		sid:           rand.Text(),
 		authTime:      s.now(),
+		context:       q.Get("context"),
 	}
 }

@@ -3,6 +3,7 @@ package zenkeytest
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 )
 
 // configuration is the carrier's OpenID provider configuration, as ZenKey's
@@ -21,6 +22,7 @@ type configuration struct {
 	SubjectTypes          []string    `json:"subject_types_supported"`
 	SigningAlgs           []string    `json:"id_token_signing_alg_values_supported"`
 	TokenAuthMethods      []string    `json:"token_endpoint_auth_methods_supported"`
+	TokenAuthSigningAlgs  []string    `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	CodeChallengeMethods  []string    `json:"code_challenge_methods_supported"`
 	ACRValues             []string    `json:"acr_values_supported"`
 	MCCMNC                json.Number `json:"mccmnc"` // a number, as in the carriers' fixtures
@@ -33,6 +35,11 @@ type configuration struct {
 // document also announces back-channel logout, which relying parties only
 // meet outside ZenKey.
 func (s *Server) configuration(standard bool) configuration {
+	methods := s.authMethods()
+	var assertionAlgs []string // announced only when private_key_jwt is offered
+	if slices.Contains(methods, "private_key_jwt") {
+		assertionAlgs = []string{"RS256"}
+	}
 	return configuration{
 		Issuer:                s.Issuer,
 		AuthorizationEndpoint: s.Issuer + "/authorize",
@@ -47,7 +54,8 @@ func (s *Server) configuration(standard bool) configuration {
 		GrantTypes:               []string{"authorization_code", "refresh_token"},
 		SubjectTypes:             []string{"pairwise"},
 		SigningAlgs:              []string{"RS256"},
-		TokenAuthMethods:         []string{"client_secret_basic"},
+		TokenAuthMethods:         methods,
+		TokenAuthSigningAlgs:     assertionAlgs,
 		CodeChallengeMethods:     []string{"S256"},
 		ACRValues:                []string{"a1", "a3"},
 		MCCMNC:                   json.Number(s.cfg.MCCMNC),
@@ -57,18 +65,23 @@ func (s *Server) configuration(standard bool) configuration {
 }
 
 // handleDiscovery is ZenKey's discovery issuer: the configuration of the
-// carrier named by mccmnc, for the configured client.
+// carrier named by mccmnc, for the configured client. The carriers added by
+// AddPreviousCarrier are known too.
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	mccmnc := q.Get("mccmnc")
+	previous, isPrevious := s.lookupPrevious(mccmnc)
 	switch {
 	case q.Get("client_id") != s.cfg.ClientID:
 		writeError(w, http.StatusBadRequest, "invalid_request", "client_id is missing or unknown")
-	case q.Get("mccmnc") == "":
+	case mccmnc == "":
 		writeError(w, http.StatusBadRequest, "invalid_request", "mccmnc is required")
-	case q.Get("mccmnc") != s.cfg.MCCMNC:
-		writeError(w, http.StatusNotFound, "provider_not_found", "no carrier has this mccmnc")
-	default:
+	case mccmnc == s.cfg.MCCMNC:
 		writeJSON(w, http.StatusOK, s.configuration(false))
+	case isPrevious:
+		writeJSON(w, http.StatusOK, previous.configuration())
+	default:
+		writeError(w, http.StatusNotFound, "provider_not_found", "no carrier has this mccmnc")
 	}
 }
 

@@ -11,11 +11,21 @@
 //     authorize, token, userinfo, JWKS, revocation and end_session endpoints.
 //
 // It checks what a carrier checks: client_secret_basic without a repeated
-// client_id, PKCE with S256, state and nonce, acr_values without a2, a context
-// of at most 280 characters, a well-formed correlation_id. Codes are single
-// use and refresh tokens rotate. The id_token is signed with RS256 and carries
-// ZenKey's claims: a sub that starts with the mccmnc, acr, amr, at_hash, and a
-// provider session id in sid. Userinfo claims are ZenKey's nested objects.
+// client_id, or private_key_jwt assertions once [Server.SetClientKey] has the
+// client's key, PKCE with S256, state and nonce, acr_values without a2, a
+// context of at most 280 characters, a well-formed correlation_id. Codes are
+// single use and refresh tokens rotate. The id_token is signed with RS256 and
+// carries ZenKey's claims: a sub that starts with the mccmnc, acr, amr,
+// at_hash, and a provider session id in sid. Userinfo claims are ZenKey's
+// nested objects.
+//
+// Every authorization is a new login, prompt=login or not: its id_token has
+// the auth_time of the approval, the acr requested and a sid of its own, which
+// refreshes keep. For a step-up, such as approving a payment, the relying
+// party sends the text to show the user as context, and the id_token echoes it
+// in a "context" claim ([Server.EchoContext] turns that off). A user who moved
+// from another carrier, set up with [Server.AddPreviousCarrier], brings port
+// tokens signed by that carrier in the id_token's "aka" claim.
 //
 // By default the provider approves every valid request at once, so a test
 // can walk the redirects with a plain [net/http.Client]. With
@@ -25,10 +35,10 @@
 //
 // Switches make the provider misbehave, for the relying party's error paths:
 // [Server.EditClaims], [Server.EditIDToken], [Server.SignWithUnpublishedKey],
-// [Server.RotateKey], [Server.Fail], [Server.Delay], [Server.SetTokenError]
-// and [Server.SetAuthorizeError]; [Server.Heal] undoes them. [Server.Calls]
-// counts the requests each [Endpoint] received. Every method is safe for
-// concurrent use with the requests the server is serving.
+// [Server.RotateKey], [Server.Fail], [Server.Delay], [Server.SetTokenError],
+// [Server.SetAuthorizeError] and [Server.EchoContext]; [Server.Heal] undoes
+// them. [Server.Calls] counts the requests each [Endpoint] received. Every
+// method is safe for concurrent use with the requests the server is serving.
 //
 // ZenKey has no logout endpoint. The end_session endpoint and
 // [Server.LogoutToken] serve the relying party's standard-provider path.

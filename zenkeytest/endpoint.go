@@ -22,6 +22,14 @@ const (
 	JWKS          Endpoint = "jwks"          // GET {Issuer}/jwks
 	Revoke        Endpoint = "revoke"        // POST {Issuer}/revoke
 	EndSession    Endpoint = "end-session"   // GET {Issuer}/end_session
+
+	// GET {issuer}/.well-known/openid-configuration of a carrier added by
+	// Server.AddPreviousCarrier, all such carriers counted together.
+	PreviousCarrierConfiguration Endpoint = "previous-carrier-configuration"
+
+	// GET {issuer}/jwks of a carrier added by Server.AddPreviousCarrier, all
+	// such carriers counted together.
+	PreviousCarrierJWKS Endpoint = "previous-carrier-jwks"
 )
 
 // browser reports whether a browser, not the relying party's server, calls e.

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -121,4 +122,35 @@ func ExampleServer_Fail() {
 	// Output:
 	// 503
 	// 200 2
+}
+
+// A user who moved from another carrier brings a port token, signed by that
+// carrier, in the id_token's "aka" claim.
+func ExampleServer_AddPreviousCarrier() {
+	s := zenkeytest.NewServer(zenkeytest.Config{ClientID: "my-client", ClientSecret: "s"})
+	defer s.Close()
+
+	issuer := s.AddPreviousCarrier("311480", "311480-7f3a")
+	fmt.Println(strings.TrimPrefix(issuer, s.URL))
+
+	// The old carrier publishes its key, as any OpenID provider does.
+	old, err := oidc.NewProvider(context.Background(), issuer)
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Now()
+	raw := s.PortToken("311480", map[string]any{ // or take it from the id_token's aka
+		"iss": issuer, "sub": "311480-7f3a", "aud": "my-client",
+		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+		"ported_to": "310999-0b1c",
+	})
+	port, err := old.Verifier(&oidc.Config{ClientID: "my-client"}).
+		Verify(context.Background(), raw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(port.Subject)
+	// Output:
+	// /carrier/311480
+	// 311480-7f3a
 }

@@ -10,8 +10,9 @@ import (
 const idTokenLifetime = time.Hour
 
 // idToken makes the id_token of a login at its token response. On refresh the
-// login supplies the same auth_time, nonce, sid and sub as at the first
-// exchange, as certified providers do.
+// login supplies the same auth_time, nonce, sid, sub, acr and context as at
+// the first exchange, as certified providers do. The port tokens of the
+// previous carriers go in aka; edits run last, so they can change anything.
 func (s *Server) idToken(l *login, accessToken string, now time.Time) (string, error) {
 	claims := map[string]any{
 		"iss":       s.Issuer,
@@ -30,8 +31,19 @@ func (s *Server) idToken(l *login, accessToken string, now time.Time) (string, e
 
 	s.mu.Lock()
 	editClaims, editIDToken := s.sw.editClaims, s.sw.editIDToken
+	echoContext := !s.sw.noContextEcho
 	s.mu.Unlock()
 
+	if l.context != "" && echoContext {
+		claims["context"] = l.context // ZenKey echoes the text the user approved
+	}
+	aka, err := s.portTokens(l.sub, now)
+	if err != nil {
+		return "", err
+	}
+	if aka != nil {
+		claims["aka"] = aka
+	}
 	if editClaims != nil {
 		editClaims(claims)
 	}

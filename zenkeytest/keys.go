@@ -70,7 +70,9 @@ func (s *Server) RotateKey(keepOld bool) {
 // SignWithUnpublishedKey makes everything the server signs later carry a bad
 // signature: with on, tokens are signed by a fresh key the JWKS never
 // publishes, under the kid of the current, published key. Off, or
-// [Server.Heal], restores the published key.
+// [Server.Heal], restores the published key. The port tokens of the carriers
+// added by [Server.AddPreviousCarrier] are signed with their own keys, which
+// it does not affect.
 func (s *Server) SignWithUnpublishedKey(on bool) {
 	var rogue *rsa.PrivateKey
 	if on {
@@ -85,25 +87,26 @@ func (s *Server) SignWithUnpublishedKey(on bool) {
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	s.initKeys()
 	s.mu.Lock()
+	set := keySet(s.keys.published...)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, set)
+}
+
+// keySet is the JSON Web Key Set that publishes the public halves of keys.
+func keySet(keys ...*signingKey) jose.JSONWebKeySet {
 	var set jose.JSONWebKeySet
-	for _, k := range s.keys.published {
+	for _, k := range keys {
 		set.Keys = append(set.Keys, jose.JSONWebKey{
 			Key: &k.key.PublicKey, KeyID: k.id, Algorithm: string(jose.RS256), Use: "sig",
 		})
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, set)
+	return set
 }
 
 // sign encodes claims and signs them with RS256, the kid of the current key and
 // the typ header, in compact serialization. While SignWithUnpublishedKey is on,
 // the unpublished key signs instead.
 func (s *Server) sign(claims map[string]any, typ string) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("zenkeytest: encoding claims: %w", err)
-	}
-
 	s.initKeys()
 	s.mu.Lock()
 	kid, key := s.keys.current.id, s.keys.current.key
@@ -111,7 +114,16 @@ func (s *Server) sign(claims map[string]any, typ string) (string, error) {
 		key = s.sw.rogueKey
 	}
 	s.mu.Unlock()
+	return signJWT(claims, typ, kid, key)
+}
 
+// signJWT encodes claims and signs them with RS256 and key, under the kid and
+// typ headers, in compact serialization.
+func signJWT(claims map[string]any, typ, kid string, key *rsa.PrivateKey) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("zenkeytest: encoding claims: %w", err)
+	}
 	signer, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))

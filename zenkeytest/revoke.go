@@ -20,7 +20,8 @@ func (s *Server) IsRevoked(token string) bool {
 }
 
 // handleRevoke is the carrier's revocation endpoint (RFC 7009): the access or
-// refresh token stops working at once. The token_type_hint is not needed and
+// refresh token stops working at once. A client assertion may name the token
+// endpoint or this one as its aud. The token_type_hint is not needed and
 // is ignored, as the RFC allows. Unknown tokens get the same 200, so the
 // answer tells nothing about a token.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
@@ -28,7 +29,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
 		return
 	}
-	if !s.authenticate(w, r) {
+	if !s.authenticate(w, r, s.Issuer+"/token", s.Issuer+"/revoke") {
 		return
 	}
 	token := r.PostForm.Get("token")

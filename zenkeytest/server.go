@@ -18,7 +18,8 @@ type Config struct {
 	ClientID string
 
 	// ClientSecret authenticates that client at the token and revocation
-	// endpoints with client_secret_basic, the only method offered. Required.
+	// endpoints with client_secret_basic, the only method offered unless
+	// [Server.SetClientKey] adds private_key_jwt. Required.
 	ClientSecret string
 
 	// MCCMNC is the carrier's six-digit mobile country and network code: the
@@ -112,6 +113,8 @@ type Server struct {
 	access          map[string]accessGrant // by access token, until revoked
 	refresh         map[string]*login      // by refresh token, until used or revoked
 	revoked         map[string]bool        // tokens the revocation endpoint revoked
+	client          clientAuth             // private_key_jwt: see SetClientKey
+	previous        []*previousCarrier     // carriers the user moved from, in order
 }
 
 // NewServer starts a provider on plain HTTP at 127.0.0.1. It panics when c
@@ -145,6 +148,7 @@ func newServer(c Config, scheme string) *Server {
 		access:   make(map[string]accessGrant),
 		refresh:  make(map[string]*login),
 		revoked:  make(map[string]bool),
+		client:   clientAuth{spent: make(map[string]bool)},
 	}
 	s.server = httptest.NewUnstartedServer(s.routes())
 	s.setURLs(scheme + "://" + s.server.Listener.Addr().String())
@@ -183,6 +187,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/jwks", s.endpoint(JWKS, s.handleJWKS))
 	mux.HandleFunc("POST "+p+"/revoke", s.endpoint(Revoke, s.handleRevoke))
 	mux.HandleFunc("GET "+p+"/end_session", s.endpoint(EndSession, s.handleEndSession))
+
+	// The carriers the user moved from, which the configured carrier's more
+	// specific patterns above take precedence over.
+	const q = "/carrier/{mccmnc}"
+	mux.HandleFunc("GET "+q+"/.well-known/openid-configuration",
+		s.endpoint(PreviousCarrierConfiguration, s.handlePreviousConfiguration))
+	mux.HandleFunc("GET "+q+"/jwks", s.endpoint(PreviousCarrierJWKS, s.handlePreviousJWKS))
+	mux.HandleFunc("GET "+q+"/authorize", s.handlePreviousAuthorize)
+	mux.HandleFunc("POST "+q+"/token", s.handlePreviousToken)
 	return mux
 }
 

@@ -14,6 +14,8 @@ type switches struct {
 	editIDToken func(jwt string) string
 	rogueKey    *rsa.PrivateKey // signs instead of the published key when set
 
+	noContextEcho bool // the id_token leaves out the authorization's context
+
 	tokenError                string
 	authorizeError            string
 	authorizeErrorDescription string
@@ -22,8 +24,9 @@ type switches struct {
 // Heal makes the provider behave again: it removes every failure, delay and
 // error set by [Server.Fail], [Server.Delay], [Server.SetTokenError] and
 // [Server.SetAuthorizeError], and every edit set by [Server.EditClaims],
-// [Server.EditIDToken] and [Server.SignWithUnpublishedKey]. The subject, login
-// hint token, user info and signing keys stay as they are.
+// [Server.EditIDToken] and [Server.SignWithUnpublishedKey], and turns
+// [Server.EchoContext] back on. The subject, login hint token, user info,
+// signing keys, client key and previous carriers stay as they are.
 func (s *Server) Heal() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -48,6 +51,18 @@ func (s *Server) EditIDToken(edit func(jwt string) string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sw.editIDToken = edit
+}
+
+// EchoContext sets whether the id_token of a login whose authorization
+// request had a context carries the same text in a "context" claim, as ZenKey
+// does to show what the user approved (a payment, say). It is on by default;
+// tests turn it off for a carrier that drops the echo. It applies to every
+// id_token issued later, refreshed ones included, and [Server.Heal] turns it
+// back on.
+func (s *Server) EchoContext(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sw.noContextEcho = !on
 }
 
 // SetTokenError makes the token endpoint answer every later request with the

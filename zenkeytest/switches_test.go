@@ -356,8 +356,12 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Go(func() {
+		p.s.AddPreviousCarrier("311480", "311480-old")
 		for i := range 4 {
 			p.s.EditClaims(func(c map[string]any) { c["n"] = i })
+			p.s.EchoContext(i%2 == 0)
+			p.s.SetClientKey(&clientKey().PublicKey, false)
+			_ = p.s.LastClientAssertion()
 			p.s.Fail(zenkeytest.UserInfo, http.StatusInternalServerError)
 			p.s.SetSubject(fmt.Sprint("310999-", i))
 			p.s.RotateKey(i%2 == 0)

@@ -3,7 +3,6 @@ package zenkeytest
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -49,7 +48,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorStatus(forced), forced, "simulated error")
 		return
 	}
-	if !s.authenticate(w, r) {
+	if !s.authenticate(w, r, s.Issuer+"/token") {
 		return
 	}
 
@@ -73,45 +72,6 @@ func errorStatus(code string) int {
 		return http.StatusUnauthorized
 	}
 	return http.StatusBadRequest
-}
-
-// authenticate checks client_secret_basic, the one client authentication the
-// provider offers, and writes the error when it fails. Like a real carrier, it
-// refuses a client_id repeated in the body.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="zenkeytest"`)
-		writeError(w, http.StatusUnauthorized, "invalid_client",
-			"client authentication must use client_secret_basic")
-		return false
-	}
-	if r.PostForm.Has("client_id") {
-		writeError(w, http.StatusBadRequest, "invalid_request",
-			"client_id must not be repeated in the body with client_secret_basic")
-		return false
-	}
-	id, secret = formUnescape(id), formUnescape(secret)
-	if !equal(id, s.cfg.ClientID) || !equal(secret, s.cfg.ClientSecret) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="zenkeytest"`)
-		writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
-		return false
-	}
-	return true
-}
-
-// formUnescape undoes the form encoding RFC 6749, section 2.3.1 applies to the
-// credentials before they are put in the Authorization header.
-func formUnescape(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
-}
-
-// equal compares secrets in constant time.
-func equal(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // redeem exchanges the grant in the form for the login it stands for. Codes

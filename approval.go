@@ -1,0 +1,243 @@
+package zenkey
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Transaction approval: ZenKey can ask the user to approve one sensitive
+// action on their phone, showing the action's text, with a PIN or
+// biometric (acr a3). RequireApproval puts that in front of a handler.
+
+// approvalLifetime is how long an approval for one action stays usable.
+const approvalLifetime = 5 * time.Minute
+
+// An Approval says what a sensitive route needs from the user.
+type Approval struct {
+	// Context returns the text ZenKey shows while the user approves the
+	// request's action, such as "Send $250 to Bob". At most 280 characters.
+	// Required.
+	Context func(r *http.Request) string
+
+	// MaxAge lets a request through without asking again when the user
+	// approved, or signed in with acr a3, less than MaxAge ago. Default 0:
+	// every request needs its own approval of exactly its text, used once.
+	MaxAge time.Duration
+}
+
+// approvalFlow is the part of a login flow that makes it an approval.
+type approvalFlow struct {
+	Session string    `json:"session"` // the session's store key
+	Context string    `json:"context"`
+	Started time.Time `json:"started"`
+}
+
+// approvalRecord is an approval kept in the session until it is used.
+type approvalRecord struct {
+	Hash string    `json:"hash"` // of the approved text
+	At   time.Time `json:"at"`
+}
+
+var errNotApproved = errors.New("zenkey: the approval does not match the session or action")
+
+// RequireApproval returns next guarded by a fresh approval of the
+// request's action on the user's phone (see [Approval]). A signed-out
+// browser is treated as by [Middleware.RequireLogin]. A browser loading a
+// page is sent to approve and comes back to the same URL. A form post
+// cannot be replayed safely: the user gets a page that explains, starts
+// the approval and then returns them to the form to submit it again. API
+// calls get 403.
+func (m *Middleware) RequireApproval(a Approval, next http.Handler) http.Handler {
+	return m.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := SessionFromContext(r.Context())
+		text := a.Context(r)
+		if len([]rune(text)) > maxContextLen {
+			text = string([]rune(text)[:maxContextLen])
+		}
+		ok, err := m.approved(r.Context(), s, text, a.MaxAge)
+		switch {
+		case err != nil:
+			m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
+		case ok:
+			next.ServeHTTP(w, r)
+		default:
+			m.askApproval(w, r, s, text)
+		}
+	}))
+}
+
+// approved reports whether the session carries an approval for text: a
+// strong authentication younger than maxAge, or (maxAge 0) an unused
+// approval of exactly text, which it then uses up.
+func (m *Middleware) approved(ctx context.Context, s *Session, text string, maxAge time.Duration) (bool, error) {
+	d, err := s.open()
+	if err != nil {
+		return false, err
+	}
+	now := m.now()
+	if maxAge > 0 {
+		return !d.StrongAuth.IsZero() && now.Sub(d.StrongAuth) < maxAge, nil
+	}
+	a := d.Approval
+	if a == nil || a.Hash != textHash(text) || now.Sub(a.At) >= approvalLifetime {
+		return false, nil
+	}
+	next := *d
+	next.Approval = nil
+	rec := *s.record()
+	if err := m.sealSession(&rec, &next); err != nil {
+		return false, err
+	}
+	if err := m.store.Update(ctx, &rec); errors.Is(err, ErrConflict) {
+		return false, nil // used by a concurrent request, or logged out
+	} else if err != nil {
+		return false, err
+	}
+	s.replace(&rec, &next)
+	return true, nil
+}
+
+func textHash(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:])
+}
+
+// askApproval starts an approval flow for the session and the action and
+// sends the browser to the provider, or explains.
+func (m *Middleware) askApproval(w http.ResponseWriter, r *http.Request, s *Session, text string) {
+	if !isNavigation(r) && r.Method == http.MethodGet || r.Header.Get("X-Requested-With") != "" {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "zenkey: this action needs the user's approval", http.StatusForbidden)
+		return
+	}
+	returnTo := r.URL.RequestURI()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		returnTo = sameOriginReferer(r)
+	}
+	target, err := m.startApproval(w, r, s, text, returnTo)
+	if err != nil {
+		m.failProvider(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	approvalPage.Execute(w, map[string]string{"Context": text, "Continue": target})
+}
+
+// sameOriginReferer is the local path of the page a form was posted from,
+// or "/".
+func sameOriginReferer(r *http.Request) string {
+	ref := r.Referer()
+	u, err := r.URL.Parse(ref)
+	if ref == "" || err != nil || u.Host != r.Host || !isLocalPath(u.RequestURI()) {
+		return "/"
+	}
+	return u.RequestURI()
+}
+
+// startApproval stores an approval flow and returns the provider's
+// authorization URL for it: acr a3, the action's text, a new login.
+func (m *Middleware) startApproval(w http.ResponseWriter, r *http.Request, s *Session, text, returnTo string) (string, error) {
+	d, err := s.open()
+	if err != nil {
+		return "", err
+	}
+	p, err := m.providers.get(r.Context(), d.MCCMNC)
+	if err != nil {
+		return "", err
+	}
+	f := &flow{
+		Stage: stageAuthorize, ReturnTo: returnTo, Prompt: "login", MCCMNC: d.MCCMNC,
+		Nonce: token(randomString(32)), Verifier: token(oauth2.GenerateVerifier()), CorrelationID: correlationID(),
+		Approval: &approvalFlow{Session: s.record().Key, Context: text, Started: m.now()},
+	}
+	state, err := m.createFlow(r.Context(), f)
+	if err != nil {
+		return "", err
+	}
+	if err := m.bindFlow(w, r, state); err != nil {
+		return "", err
+	}
+	return m.authorizeURL(p, state, f), nil
+}
+
+// finishApproval checks an approval's id_token against its session and
+// action, and records the approval in the session.
+func (m *Middleware) finishApproval(w http.ResponseWriter, r *http.Request, f *flow, v *verifiedToken) {
+	ctx := r.Context()
+	a := f.Approval
+	l := r.Context().Value(ctxKey{}).(*loaded)
+	s := l.session
+	if s == nil || s.record().Key != a.Session {
+		m.fail(w, r, http.StatusBadRequest, reasonApproval, errNotApproved)
+		return
+	}
+	d, err := s.open()
+	if err == nil {
+		err = m.checkApproval(v, d, a)
+	}
+	if err != nil {
+		m.fail(w, r, http.StatusForbidden, reasonApproval, err)
+		return
+	}
+	next := *d
+	next.Approval = &approvalRecord{Hash: textHash(a.Context), At: m.now()}
+	next.StrongAuth = m.now()
+	rec := *s.record()
+	if err := m.sealSession(&rec, &next); err == nil {
+		err = m.store.Update(ctx, &rec)
+	}
+	if err != nil {
+		m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, f.ReturnTo, http.StatusSeeOther)
+}
+
+// checkApproval checks that the approval's token is about the session's
+// user, fresh, strong, and (where the carrier echoes it) about the action.
+func (m *Middleware) checkApproval(v *verifiedToken, d *sessionData, a *approvalFlow) error {
+	if v.token.Issuer != d.Issuer || v.token.Subject != d.Subject {
+		return reject(reasonApproval, "zenkey: approval by another user")
+	}
+	at, ok := unixTime(v.claims.AuthTime)
+	if !ok || at.Before(a.Started.Add(-m.opts.ClockLeeway).Truncate(time.Second)) {
+		return reject(reasonApproval, "zenkey: approval token shows no fresh authentication")
+	}
+	if m.opts.Issuer == "" && v.claims.ACR != "a3" {
+		return reject(reasonApproval, "zenkey: approval was not made with a3 (PIN or biometric)")
+	}
+	var echo struct {
+		Context *string `json:"context"`
+	}
+	if err := json.Unmarshal(v.claims.raw, &echo); err == nil && echo.Context != nil && *echo.Context != a.Context {
+		return reject(reasonApproval, "zenkey: approval was for another action")
+	}
+	return nil
+}
+
+var approvalPage = template.Must(template.New("approval").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Approval needed</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
+a.button{display:inline-block;background:#0b5c4d;color:#fff;padding:.6rem 1rem;border-radius:.4rem;text-decoration:none}
+blockquote{border-left:3px solid #ccc;margin:1rem 0;padding-left:1rem}</style></head>
+<body><h1>Approve this on your phone</h1>
+<blockquote>{{.Context}}</blockquote>
+<p>Nothing was done yet. After you approve, you come back to the form: submit it again.</p>
+<p><a class="button" href="{{.Continue}}">Approve with ZenKey</a></p></body></html>
+`))

@@ -1,0 +1,92 @@
+package zenkey_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/zenkey-go/zenkey"
+)
+
+const oldSubject = "311480-0123456789abcdef"
+
+// previousRoute shows the session's previous subjects.
+func (h *harness) previousRoute() {
+	h.mux.Handle("/previous", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Join(zenkey.SessionFromContext(r.Context()).PreviousSubjects(), ","))
+	})))
+}
+
+func TestCarrierMigrationProvesPreviousSubjects(t *testing.T) {
+	h := newHarness(t, nil)
+	h.previousRoute()
+	h.idp.AddPreviousCarrier("311480", oldSubject)
+	require.Equal(t, http.StatusOK, h.login().status)
+
+	assert.Equal(t, oldSubject, h.do(h.browser, http.MethodGet, "/previous", false).body)
+}
+
+func TestCarrierMigrationRefusesBadPortTokens(t *testing.T) {
+	valid := func(h *harness, issuer string) map[string]any {
+		now := h.clock.Now()
+		return map[string]any{"iss": issuer, "sub": oldSubject, "aud": testClientID,
+			"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(), "ported_to": testSubject}
+	}
+	tests := []struct {
+		name string
+		port func(h *harness, issuer string) string
+	}{
+		{"signed by the new carrier", func(h *harness, issuer string) string {
+			return h.idp.IDToken(valid(h, issuer))
+		}},
+		{"another issuer", func(h *harness, issuer string) string {
+			c := valid(h, issuer)
+			c["iss"] = "https://evil.example"
+			return h.idp.PortToken("311480", c)
+		}},
+		{"another client", func(h *harness, issuer string) string {
+			c := valid(h, issuer)
+			c["aud"] = "other-client"
+			return h.idp.PortToken("311480", c)
+		}},
+		{"ported to someone else", func(h *harness, issuer string) string {
+			c := valid(h, issuer)
+			c["ported_to"] = "310999-mallory"
+			return h.idp.PortToken("311480", c)
+		}},
+		{"expired", func(h *harness, issuer string) string {
+			c := valid(h, issuer)
+			c["exp"] = h.clock.Now().Add(-time.Hour).Unix()
+			return h.idp.PortToken("311480", c)
+		}},
+		{"not canonical", func(h *harness, issuer string) string {
+			return h.idp.PortToken("311480", valid(h, issuer)) + "\n"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.previousRoute()
+			issuer := h.idp.AddPreviousCarrier("311480", oldSubject)
+			port := tt.port(h, issuer)
+			h.idp.EditClaims(func(c map[string]any) { c["aka"] = []string{port} })
+
+			require.Equal(t, http.StatusOK, h.login().status, "a bad port token does not stop the login")
+			assert.Empty(t, h.do(h.browser, http.MethodGet, "/previous", false).body)
+		})
+	}
+	t.Run("the valid one passes", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.previousRoute()
+		issuer := h.idp.AddPreviousCarrier("311480", oldSubject)
+		port := h.idp.PortToken("311480", valid(h, issuer))
+		h.idp.EditClaims(func(c map[string]any) { c["aka"] = []string{port} })
+		h.login()
+		assert.Equal(t, oldSubject, h.do(h.browser, http.MethodGet, "/previous", false).body)
+	})
+}
