@@ -210,7 +210,7 @@ type tokenRecorder struct {
 }
 
 func (r *tokenRecorder) client(base *http.Client) *http.Client {
-	return &http.Client{Transport: recordingTransport{r, base.Transport}, Timeout: 5 * time.Second}
+	return &http.Client{Transport: recordingTransport{r, base.Transport}, Timeout: 30 * time.Second}
 }
 
 type recordingTransport struct {

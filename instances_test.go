@@ -61,6 +61,7 @@ func TestOneRefreshAcrossInstances(t *testing.T) {
 			a := newHarness(t, func(o *zenkey.Options) {
 				o.Store = open()
 				o.IdleTimeout = 4 * time.Hour
+				o.StoreTimeout = time.Minute // a thousand requests queue for the pool
 			})
 			b := a.secondInstance(open())
 			a.tokenRoute()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -59,7 +60,9 @@ func openRedis(t testing.TB) func() zenkey.Store {
 	}
 	prefix := "zenkey-test-" + randomSuffix()
 	return func() zenkey.Store {
-		c := redis.NewClient(&redis.Options{Addr: addr})
+		// Pools sized for the thousand-request tests, which measure the
+		// middleware, not a client's default pool.
+		c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64, PoolTimeout: 30 * time.Second})
 		t.Cleanup(func() { c.Close() })
 		s, err := redisstore.New(c, redisstore.Options{Prefix: prefix})
 		require.NoError(t, err)
@@ -74,7 +77,10 @@ func openPostgres(t testing.TB) func() zenkey.Store {
 	}
 	table := "zenkey_test_" + randomSuffix()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	require.NoError(t, err)
+	cfg.MaxConns = 16
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
