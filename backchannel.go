@@ -46,9 +46,10 @@ func (m *Middleware) serveBackchannelLogout(w http.ResponseWriter, r *http.Reque
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLogoutBody)
 	c, err := m.verifyLogoutToken(r.Context(), r.PostFormValue("logout_token"))
-	if err != nil && reasonOf(err, "") == "" {
-		// The store failed, not the token: the provider may retry.
-		m.logRefusal(r.Context(), http.StatusServiceUnavailable, reasonStore, err)
+	if reason := reasonOf(err, reasonStore); err != nil && isOutage(reason) {
+		// The store or the provider failed, not the token: the provider
+		// retries on 5xx, and its retry must not look like a replay.
+		m.logRefusal(r.Context(), http.StatusServiceUnavailable, reason, err)
 		http.Error(w, "zenkey: logout not confirmed", http.StatusServiceUnavailable)
 		return
 	}
@@ -81,10 +82,14 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (*logout
 		return nil, reject(reasonLogoutToken, "zenkey: logout token typ %q", header.Typ)
 	}
 
-	// Check the signature with the provider's published RS256 keys.
+	// Check the signature with the provider's published RS256 keys. Keys
+	// that cannot be fetched are the provider's outage, not a bad token.
 	p, err := m.providers.get(ctx, "")
 	if err != nil {
 		return nil, reject(reasonProviderDown, "zenkey: logout token: %w", err)
+	}
+	if err := p.keys.prepare(ctx, header.Kid); err != nil {
+		return nil, err
 	}
 	payload, err := p.keys.VerifySignature(ctx, raw)
 	if err != nil {
@@ -135,6 +140,12 @@ func (m *Middleware) checkLogoutClaims(c *logoutClaims, issuer string) error {
 	return nil
 }
 
+// isOutage reports whether a refusal's reason is a failure on our side or
+// the provider's, which a retry may get past, rather than a bad token.
+func isOutage(reason string) bool {
+	return reason == reasonStore || reason == reasonProviderDown
+}
+
 func isJSONObject(raw json.RawMessage) bool {
 	var v map[string]json.RawMessage
 	return len(raw) > 0 && json.Unmarshal(raw, &v) == nil && v != nil
@@ -181,7 +192,7 @@ func jtiKey(issuer, jti string) string {
 // session id when it has one, else every session of the subject.
 func (m *Middleware) logoutClaimed(ctx context.Context, c *logoutClaims) (int, error) {
 	if c.SID == "" {
-		return m.LogoutSubject(ctx, c.Subject)
+		return m.logoutSubject(ctx, c.Subject)
 	}
 	total := 0
 	for _, hash := range m.keys.indexHashes(indexSID, sidValue(c.Issuer, c.SID)) {

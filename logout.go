@@ -57,16 +57,7 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere boo
 	key := storeKey(id)
 	d, err := m.peek(ctx, key)
 	if everywhere {
-		// The subject is needed first: without it, "everywhere" cannot be
-		// done, and the cookie must stay for a retry that can.
-		if err != nil {
-			return nil, errors.Join(errors.New("zenkey: logout everywhere: session unreadable"), err)
-		}
-		if d != nil {
-			if _, err := m.LogoutSubject(ctx, d.Subject); err != nil {
-				return nil, err
-			}
-		}
+		return d, m.logoutEverywhere(ctx, key, d, err)
 	}
 	if err := m.store.Delete(ctx, key); err != nil {
 		return nil, errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
@@ -76,6 +67,32 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere boo
 		m.revokeLater(d)
 	}
 	return d, nil
+}
+
+// logoutEverywhere destroys every session of d's user, and the browser's
+// own session key in any case. The subject is needed first: without it
+// (peekErr), "everywhere" cannot be done, and the cookie must stay for a
+// retry that can.
+func (m *Middleware) logoutEverywhere(ctx context.Context, key string, d *sessionData, peekErr error) error {
+	if peekErr != nil {
+		return errors.Join(errors.New("zenkey: logout everywhere: session unreadable"), peekErr)
+	}
+	n := 0
+	if d != nil {
+		var err error
+		if n, err = m.logoutSubject(ctx, d.Subject); err != nil {
+			return err
+		}
+	}
+	if err := m.store.Delete(ctx, key); err != nil {
+		return errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
+	}
+	m.emit(ctx, slog.LevelInfo, "zenkey: signed out everywhere",
+		Event{Kind: EventLogout, Reason: "everywhere", Sessions: n})
+	if d != nil {
+		m.revokeLater(d)
+	}
+	return nil
 }
 
 // peek reads a session's data, for revocation and "everywhere". It returns
@@ -102,6 +119,18 @@ func (m *Middleware) peek(ctx context.Context, key string) (*sessionData, error)
 // the provider (the store cannot list them), but no one can use them: only
 // this app could decrypt them, and their records are gone.
 func (m *Middleware) LogoutSubject(ctx context.Context, subject string) (int, error) {
+	n, err := m.logoutSubject(ctx, subject)
+	if err != nil {
+		return n, err
+	}
+	m.emit(ctx, slog.LevelInfo, "zenkey: signed out everywhere",
+		Event{Kind: EventLogout, Reason: "subject", Sessions: n})
+	return n, nil
+}
+
+// logoutSubject is LogoutSubject without its event, for the logouts that
+// report their own.
+func (m *Middleware) logoutSubject(ctx context.Context, subject string) (int, error) {
 	total := 0
 	for _, hash := range m.keys.indexHashes(indexSubject, subject) {
 		n, err := m.store.DeleteSubject(ctx, hash)
@@ -110,8 +139,6 @@ func (m *Middleware) LogoutSubject(ctx context.Context, subject string) (int, er
 			return total, errors.Join(errors.New("zenkey: logout everywhere not confirmed by the store"), err)
 		}
 	}
-	m.emit(ctx, slog.LevelInfo, "zenkey: signed out everywhere",
-		Event{Kind: EventLogout, Reason: "subject", Sessions: total})
 	return total, nil
 }
 

@@ -1,0 +1,812 @@
+package zenkey_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/zenkey-go/zenkey"
+	"github.com/zenkey-go/zenkey/zenkeytest"
+)
+
+// The provider and store faults of these tests must each end in a clear
+// answer (an error page, 401, 502 or 503), never in access, a hang or a
+// panic, and the app must recover once the fault is gone.
+
+const (
+	// providerTimeout is how long the app waits for the provider here.
+	providerTimeout = 2 * time.Second
+	// storeTimeout is the app's Options.StoreTimeout here.
+	storeTimeout = 200 * time.Millisecond
+	// patience is how long a browser waits for any answer: a test that
+	// needs it has found a hang.
+	patience = 5 * time.Second
+)
+
+// faultOptions makes the app give up on the provider after providerTimeout
+// and on the store after storeTimeout, and routes its provider calls
+// through d, when d is not nil.
+func faultOptions(d *detour) func(*zenkey.Options) {
+	return func(o *zenkey.Options) {
+		base := o.HTTPClient.Transport
+		if d != nil {
+			d.base = base
+			base = d
+		}
+		o.HTTPClient = &http.Client{Transport: base, Timeout: providerTimeout}
+		o.StoreTimeout = storeTimeout
+	}
+}
+
+// impatient returns a new browser of h's that gives up after patience, and
+// a copy of it that does not follow redirects.
+func impatient(h *harness) (follow, stay *http.Client) {
+	follow = h.newBrowser()
+	follow.Timeout = patience
+	s := *follow
+	s.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return follow, &s
+}
+
+// assertErrorPage checks that p is a clear answer to a failure: one of the
+// statuses, not cached, and a message in words: an HTML page for a page
+// load, plain text for a form post.
+func assertErrorPage(t *testing.T, p page, statuses ...int) {
+	t.Helper()
+	assert.Contains(t, statuses, p.status, p.body)
+	assert.Equal(t, "no-store", p.header.Get("Cache-Control"))
+	if strings.Contains(p.header.Get("Content-Type"), "text/html") {
+		assert.Contains(t, p.body, "Sign-in problem")
+	} else {
+		assert.Regexp(t, `^zenkey: [A-Z][a-z]+ .*\.`, p.body)
+	}
+}
+
+// A detour sends the app's requests for one provider endpoint (the path
+// ending in suffix) to a server of the test's own, which misbehaves in ways
+// zenkeytest does not: garbage, enormous bodies, wrong content types, a
+// closed port.
+type detour struct {
+	base   http.RoundTripper
+	mu     sync.Mutex
+	suffix string
+	to     *httptest.Server
+}
+
+func (d *detour) set(suffix string, to *httptest.Server) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.suffix, d.to = suffix, to
+}
+
+func (d *detour) RoundTrip(req *http.Request) (*http.Response, error) {
+	d.mu.Lock()
+	suffix, to := d.suffix, d.to
+	d.mu.Unlock()
+	if to == nil || !strings.HasSuffix(req.URL.Path, suffix) {
+		return d.base.RoundTrip(req)
+	}
+	out := req.Clone(req.Context())
+	u, _ := url.Parse(to.URL)
+	out.URL.Scheme, out.URL.Host, out.Host = u.Scheme, u.Host, ""
+	return http.DefaultTransport.RoundTrip(out)
+}
+
+// misbehaving starts a server that answers every request with h.
+func misbehaving(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// closedServer is the address of a server that is gone: connections to it
+// are refused.
+func closedServer() *httptest.Server {
+	s := httptest.NewServer(http.NotFoundHandler())
+	s.Close()
+	return s
+}
+
+// endless answers 200 with a JSON document that never ends, and counts
+// what it wrote: a client that reads it all has no size limit.
+type endless struct{ written atomic.Int64 }
+
+const endlessCap = 64 << 20
+
+func (e *endless) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"issuer":"`)
+	chunk := []byte(strings.Repeat("a", 32<<10))
+	for e.written.Load() < endlessCap && r.Context().Err() == nil {
+		n, err := w.Write(chunk)
+		e.written.Add(int64(n))
+		if err != nil {
+			return
+		}
+	}
+}
+
+// The bodies a broken provider sends with 200.
+var (
+	garbage  = func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "\x00\xff{{not json") }
+	htmlPage = func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><title>Gateway</title><p>Please log in to the Wi-Fi.")
+	}
+)
+
+// providerFault is one way for a provider endpoint to fail.
+type providerFault struct {
+	name  string
+	apply func(t *testing.T, h *harness, d *detour, e zenkeytest.Endpoint, suffix string)
+}
+
+var providerFaults = []providerFault{
+	{"down", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
+		d.set(suffix, closedServer())
+	}},
+	{"slow", func(t *testing.T, h *harness, _ *detour, e zenkeytest.Endpoint, _ string) {
+		h.idp.Delay(e, 10*providerTimeout)
+	}},
+	{"500", func(t *testing.T, h *harness, _ *detour, e zenkeytest.Endpoint, _ string) {
+		h.idp.Fail(e, http.StatusInternalServerError)
+	}},
+	{"503", func(t *testing.T, h *harness, _ *detour, e zenkeytest.Endpoint, _ string) {
+		h.idp.Fail(e, http.StatusServiceUnavailable)
+	}},
+	{"garbage", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
+		d.set(suffix, misbehaving(t, garbage))
+	}},
+	{"enormous", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
+		e := &endless{}
+		d.set(suffix, misbehaving(t, e.ServeHTTP))
+		t.Cleanup(func() {
+			assert.Less(t, e.written.Load(), int64(endlessCap), "the app read an endless answer to its end")
+		})
+	}},
+	{"wrong content type", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
+		d.set(suffix, misbehaving(t, htmlPage))
+	}},
+}
+
+// heal undoes every provider fault.
+func heal(h *harness, d *detour) {
+	h.idp.Heal()
+	d.set("", nil)
+}
+
+func TestProviderFaultsDuringLogin(t *testing.T) {
+	endpoints := []struct {
+		e      zenkeytest.Endpoint
+		suffix string
+	}{
+		{zenkeytest.Discovery, "/.well-known/openid_configuration"},
+		{zenkeytest.JWKS, "/jwks"},
+		{zenkeytest.Token, "/token"},
+	}
+	for _, ep := range endpoints {
+		for _, f := range providerFaults {
+			t.Run(string(ep.e)+"/"+f.name, func(t *testing.T) {
+				d := &detour{}
+				h := newHarness(t, faultOptions(d))
+				b, _ := impatient(h)
+				f.apply(t, h, d, ep.e, ep.suffix)
+
+				start := time.Now()
+				p := h.do(b, http.MethodGet, "/profile", true)
+
+				assertErrorPage(t, p, http.StatusBadRequest, http.StatusBadGateway, http.StatusServiceUnavailable)
+				assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
+				heal(h, d)
+				assert.False(t, h.signedIn(b), "a failed login grants nothing")
+
+				// A failed key fetch is not repeated for 30 seconds.
+				h.clock.Advance(time.Minute)
+				assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status, "recovers")
+			})
+		}
+	}
+	t.Run("discovery/provider_not_found", func(t *testing.T) {
+		d := &detour{}
+		h := newHarness(t, faultOptions(d))
+		b, _ := impatient(h)
+		d.set("/.well-known/openid_configuration", misbehaving(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":"provider_not_found","error_description":"unknown carrier"}`)
+		}))
+		p := h.do(b, http.MethodGet, "/profile", true)
+		assertErrorPage(t, p, http.StatusBadRequest)
+		assert.Contains(t, p.body, "does not offer ZenKey")
+		heal(h, d)
+		assert.False(t, h.signedIn(b))
+	})
+}
+
+func TestStandardProviderDiscoveryFaults(t *testing.T) {
+	for _, f := range providerFaults {
+		t.Run(f.name, func(t *testing.T) {
+			d := &detour{}
+			h := newHarness(t, func(o *zenkey.Options) {
+				useIssuer(o)
+				faultOptions(d)(o)
+			})
+			b, _ := impatient(h)
+			f.apply(t, h, d, zenkeytest.Configuration, "/.well-known/openid-configuration")
+
+			p := h.do(b, http.MethodGet, "/profile", true)
+
+			assertErrorPage(t, p, http.StatusBadGateway)
+			heal(h, d)
+			assert.False(t, h.signedIn(b))
+			assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status, "recovers")
+		})
+	}
+}
+
+// userInfoRoute serves the session's user info: "ok", or 502 when it could
+// not be had.
+func (h *harness) userInfoRoute() {
+	h.mux.Handle("/me", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info, err := zenkey.SessionFromContext(r.Context()).UserInfo(r.Context())
+		if err != nil {
+			http.Error(w, "no user info", http.StatusBadGateway)
+			return
+		}
+		io.WriteString(w, "ok "+info.Subject)
+	})))
+}
+
+func TestProviderFaultsDuringUserInfo(t *testing.T) {
+	for _, f := range providerFaults {
+		t.Run(f.name, func(t *testing.T) {
+			d := &detour{}
+			h := newHarness(t, faultOptions(d))
+			h.userInfoRoute()
+			b, _ := impatient(h)
+			require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+			f.apply(t, h, d, zenkeytest.UserInfo, "/userinfo")
+
+			start := time.Now()
+			p := h.do(b, http.MethodGet, "/me", false)
+
+			assert.Equal(t, http.StatusBadGateway, p.status, p.body)
+			assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
+			heal(h, d)
+			assert.True(t, h.signedIn(b), "a userinfo failure ends no session")
+			assert.Equal(t, "ok "+testSubject, h.do(b, http.MethodGet, "/me", false).body, "recovers")
+		})
+	}
+}
+
+func TestProviderFaultsDuringRefresh(t *testing.T) {
+	for _, f := range providerFaults {
+		t.Run(f.name, func(t *testing.T) {
+			d := &detour{}
+			h := newHarness(t, func(o *zenkey.Options) {
+				longSessions(o)
+				faultOptions(d)(o)
+			})
+			h.tokenRoute()
+			b, _ := impatient(h)
+			require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+			h.clock.Advance(30 * time.Minute)
+			f.apply(t, h, d, zenkeytest.Refresh, "/token")
+
+			start := time.Now()
+			p := h.do(b, http.MethodGet, "/token", false)
+
+			assert.Equal(t, http.StatusBadGateway, p.status, p.body)
+			assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
+			heal(h, d)
+			assert.Equal(t, "ok", h.do(b, http.MethodGet, "/token", false).body,
+				"the session and its refresh token survive a provider failure")
+		})
+	}
+}
+
+func TestProviderKeysRotateOrVanish(t *testing.T) {
+	t.Run("rotated, old key kept", func(t *testing.T) {
+		h := newHarness(t, longSessions)
+		h.tokenRoute()
+		require.Equal(t, http.StatusOK, h.login().status)
+		h.idp.RotateKey(true)
+		h.clock.Advance(30 * time.Minute)
+
+		assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body,
+			"a refresh's id_token under the new key verifies")
+		assert.Equal(t, http.StatusOK, h.do(h.newBrowser(), http.MethodGet, "/profile", true).status)
+	})
+	t.Run("rotated, old key dropped", func(t *testing.T) {
+		h := newHarness(t, longSessions)
+		h.tokenRoute()
+		require.Equal(t, http.StatusOK, h.login().status)
+		h.idp.RotateKey(false)
+		h.clock.Advance(30 * time.Minute)
+
+		assert.True(t, h.signedIn(h.browser), "sessions outlive the key that signed their login")
+		assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body)
+	})
+	t.Run("vanished", func(t *testing.T) {
+		d := &detour{}
+		h := newHarness(t, faultOptions(d))
+		require.Equal(t, http.StatusOK, h.login().status)
+		d.set("/jwks", misbehaving(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"keys":[]}`)
+		}))
+		h.idp.RotateKey(false)
+		h.clock.Advance(time.Minute)
+
+		b, _ := impatient(h)
+		p := h.do(b, http.MethodGet, "/profile", true)
+		assertErrorPage(t, p, http.StatusBadRequest, http.StatusBadGateway)
+		assert.False(t, h.signedIn(b))
+		assert.True(t, h.signedIn(h.browser), "existing sessions stay")
+	})
+}
+
+// A brokenStore fails or stalls the operations a test breaks.
+type brokenStore struct {
+	zenkey.Store
+	mu     sync.Mutex
+	broken map[string]string // operation → "fails" or "stalls"
+}
+
+func (s *brokenStore) breakOp(op, how string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken == nil {
+		s.broken = map[string]string{}
+	}
+	s.broken[op] = how
+}
+
+func (s *brokenStore) heal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.broken = nil
+}
+
+// fault applies the fault of op, if it is broken. A stall lasts until ctx
+// is done, or a minute at most.
+func (s *brokenStore) fault(ctx context.Context, op string) error {
+	s.mu.Lock()
+	how := s.broken[op]
+	s.mu.Unlock()
+	switch how {
+	case "fails":
+		return errStoreDown
+	case "stalls":
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute):
+			return errStoreDown
+		}
+	}
+	return nil
+}
+
+func (s *brokenStore) Create(ctx context.Context, r *zenkey.Record) error {
+	if err := s.fault(ctx, "Create"); err != nil {
+		return err
+	}
+	return s.Store.Create(ctx, r)
+}
+
+func (s *brokenStore) Get(ctx context.Context, key string) (*zenkey.Record, error) {
+	if err := s.fault(ctx, "Get"); err != nil {
+		return nil, err
+	}
+	return s.Store.Get(ctx, key)
+}
+
+func (s *brokenStore) Update(ctx context.Context, r *zenkey.Record) error {
+	if err := s.fault(ctx, "Update"); err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, r)
+}
+
+func (s *brokenStore) Delete(ctx context.Context, key string) error {
+	if err := s.fault(ctx, "Delete"); err != nil {
+		return err
+	}
+	return s.Store.Delete(ctx, key)
+}
+
+func (s *brokenStore) DeleteSubject(ctx context.Context, subject string) (int, error) {
+	if err := s.fault(ctx, "DeleteSubject"); err != nil {
+		return 0, err
+	}
+	return s.Store.DeleteSubject(ctx, subject)
+}
+
+func (s *brokenStore) DeleteSID(ctx context.Context, sid string) (int, error) {
+	if err := s.fault(ctx, "DeleteSID"); err != nil {
+		return 0, err
+	}
+	return s.Store.DeleteSID(ctx, sid)
+}
+
+// storeHarness is a harness whose store breaks on demand.
+func storeHarness(t *testing.T, edit func(*zenkey.Options)) (*harness, *brokenStore) {
+	store := &brokenStore{Store: zenkey.NewMemoryStore()}
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.Store = store
+		longSessions(o)
+		faultOptions(nil)(o)
+		if edit != nil {
+			edit(o)
+		}
+	})
+	return h, store
+}
+
+// cookies returns the browser's cookies for the app: a copy an attacker
+// could have kept.
+func (h *harness) cookies(b *http.Client) []*http.Cookie {
+	u, _ := url.Parse(h.app.URL)
+	return b.Jar.Cookies(u)
+}
+
+// browserWith returns a new browser holding cookies.
+func (h *harness) browserWith(cookies []*http.Cookie) *http.Client {
+	b, _ := impatient(h)
+	u, _ := url.Parse(h.app.URL)
+	b.Jar.SetCookies(u, cookies)
+	return b
+}
+
+// storeStep is a path through the middleware run while the store is broken.
+// It checks that the answer fails closed, and after the store healed, that
+// the answer told the truth and that the app recovers.
+type storeStep struct {
+	name string
+	run  func(t *testing.T, h *harness, s *brokenStore, op, how string)
+}
+
+var storeSteps = []storeStep{
+	{"login starts", func(t *testing.T, h *harness, s *brokenStore, op, how string) {
+		b, stay := impatient(h)
+		s.breakOp(op, how)
+		p := h.do(stay, http.MethodGet, "/auth/login", true)
+		s.heal()
+		if p.status != http.StatusFound {
+			assertErrorPage(t, p, http.StatusServiceUnavailable)
+		}
+		assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status, "recovers")
+	}},
+	{"callback", func(t *testing.T, h *harness, s *brokenStore, op, how string) {
+		b, stay := impatient(h)
+		cb := h.callbackURL(b)
+		s.breakOp(op, how)
+		p := h.do(stay, http.MethodGet, cb.String(), true)
+		s.heal()
+		if p.status == http.StatusSeeOther {
+			assert.True(t, h.signedIn(b), "a login that answered success has its session")
+		} else {
+			assertErrorPage(t, p, http.StatusBadRequest, http.StatusServiceUnavailable)
+			assert.False(t, h.signedIn(b), "a failed login grants nothing")
+		}
+		assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status, "recovers")
+	}},
+	{"signed-in request", func(t *testing.T, h *harness, s *brokenStore, op, how string) {
+		b, stay := impatient(h)
+		require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+		h.clock.Advance(2 * time.Minute) // the request also moves the idle deadline: a write
+		s.breakOp(op, how)
+		api := h.do(stay, http.MethodGet, "/profile", false)
+		nav := h.do(stay, http.MethodGet, "/profile", true)
+		s.heal()
+		assert.Contains(t, []int{http.StatusOK, http.StatusServiceUnavailable}, api.status,
+			"never a false 401: %s", api.body)
+		if nav.status != http.StatusOK {
+			assertErrorPage(t, nav, http.StatusServiceUnavailable)
+		}
+		assert.True(t, h.signedIn(b), "the session survives the store's failure")
+	}},
+	{"refresh", func(t *testing.T, h *harness, s *brokenStore, op, how string) {
+		h.tokenRoute()
+		b, _ := impatient(h)
+		require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+		h.clock.Advance(30 * time.Minute)
+		s.breakOp(op, how)
+		p := h.do(b, http.MethodGet, "/token", false)
+		s.heal()
+		assert.Contains(t, []int{http.StatusOK, http.StatusBadGateway, http.StatusServiceUnavailable}, p.status,
+			"never a false 401: %s", p.body)
+		assert.Equal(t, "ok", h.do(b, http.MethodGet, "/token", false).body, "recovers")
+	}},
+	{"logout", func(t *testing.T, h *harness, s *brokenStore, op, how string) {
+		b, stay := impatient(h)
+		require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+		kept := h.cookies(b)
+		s.breakOp(op, how)
+		p := h.do(stay, http.MethodPost, "/auth/logout", true)
+		s.heal()
+		if p.status == http.StatusSeeOther {
+			assert.False(t, h.signedIn(h.browserWith(kept)), "a logout that answered success destroyed the session")
+			return
+		}
+		assertErrorPage(t, p, http.StatusServiceUnavailable)
+		assert.NotContains(t, strings.ToLower(p.body), "signed out")
+		assert.True(t, h.signedIn(b), "a failed logout keeps the cookie for a retry")
+		assert.Equal(t, http.StatusSeeOther, h.do(stay, http.MethodPost, "/auth/logout", true).status)
+		assert.False(t, h.signedIn(h.browserWith(kept)), "the retry destroyed the session")
+	}},
+}
+
+func TestStoreFaultsFailClosed(t *testing.T) {
+	for _, step := range storeSteps {
+		for _, op := range []string{"Create", "Get", "Update", "Delete"} {
+			for _, how := range []string{"fails", "stalls"} {
+				if op == "Get" && how == "stalls" {
+					continue // TestStalledStoreReadsAnswer503
+				}
+				t.Run(step.name+"/"+op+" "+how, func(t *testing.T) {
+					h, s := storeHarness(t, nil)
+					step.run(t, h, s, op, how)
+				})
+			}
+		}
+	}
+}
+
+// TestStalledStoreReadsAnswer503 stalls the store's reads: a request must
+// answer 503 within StoreTimeout rather than hang, and a logout must not
+// hang either: it may still succeed, since it needs no read to destroy the
+// session, but then the session must be gone.
+func TestStalledStoreReadsAnswer503(t *testing.T) {
+	for name, req := range map[string]struct {
+		method, path string
+	}{
+		"signed-in request": {http.MethodGet, "/profile"},
+		"logout":            {http.MethodPost, "/auth/logout"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h, s := storeHarness(t, nil)
+			b, stay := impatient(h)
+			stay.Timeout = storeTimeout + 2*time.Second
+			require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+			kept := h.cookies(b)
+			s.breakOp("Get", "stalls")
+
+			start := time.Now()
+			p, err := tryDo(h, stay, req.method, req.path)
+
+			require.NoError(t, err, "the app answered nothing within %v", stay.Timeout)
+			assert.Less(t, time.Since(start), storeTimeout+time.Second)
+			s.heal()
+			if p.status == http.StatusSeeOther && req.path == "/auth/logout" {
+				assert.False(t, h.signedIn(h.browserWith(kept)), "a logout that answered success destroyed the session")
+				return
+			}
+			assertErrorPage(t, p, http.StatusServiceUnavailable)
+			assert.True(t, h.signedIn(b))
+		})
+	}
+}
+
+// tryDo is harness.do that returns the client's error instead of failing.
+func tryDo(h *harness, b *http.Client, method, path string) (page, error) {
+	req, err := http.NewRequest(method, h.app.URL+path, nil)
+	if err != nil {
+		return page{}, err
+	}
+	req.Header.Set("Accept", "text/html")
+	if method == http.MethodPost {
+		req.Header.Set("Origin", h.app.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	resp, err := b.Do(req)
+	if err != nil {
+		return page{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return page{resp.StatusCode, resp.Request.URL, string(body), resp.Header}, err
+}
+
+// postForm posts a form to the app from browser b, same-origin.
+func (h *harness) postForm(b *http.Client, path string, form url.Values) page {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.app.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(h.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Origin", h.app.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{resp.StatusCode, resp.Request.URL, string(body), resp.Header}
+}
+
+// TestLogoutEverywhereIsNeverClaimedWhileOtherSessionsLive breaks the store
+// during "log out everywhere": the answer may be 503, but a success must
+// mean that every session of the user is gone, also on a retry.
+func TestLogoutEverywhereIsNeverClaimedWhileOtherSessionsLive(t *testing.T) {
+	for _, tt := range []struct{ name, op string }{
+		{"store read fails", "Get"},
+		{"retry after DeleteSubject failed", "DeleteSubject"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, s := storeHarness(t, func(o *zenkey.Options) { o.AllowLogoutEverywhere = true })
+			phone, phoneStay := impatient(h)
+			laptop, _ := impatient(h)
+			require.Equal(t, http.StatusOK, h.do(phone, http.MethodGet, "/profile", true).status)
+			require.Equal(t, http.StatusOK, h.do(laptop, http.MethodGet, "/profile", true).status)
+
+			s.breakOp(tt.op, "fails")
+			p := h.postForm(phoneStay, "/auth/logout", url.Values{"everywhere": {"1"}})
+			s.heal()
+			if p.status != http.StatusSeeOther {
+				assertErrorPage(t, p, http.StatusServiceUnavailable)
+				p = h.postForm(phoneStay, "/auth/logout", url.Values{"everywhere": {"1"}})
+			}
+
+			require.Equal(t, http.StatusSeeOther, p.status, p.body)
+			assert.False(t, h.signedIn(laptop), "told signed out everywhere, yet the laptop is still signed in")
+		})
+	}
+}
+
+// TestBackchannelLogoutStoreFailureIsRetryable breaks the store while a
+// provider posts a back-channel logout. The answer must be 503 (not 400,
+// which says the token is bad), and the provider's retry with the same
+// token must then destroy the sessions.
+func TestBackchannelLogoutStoreFailureIsRetryable(t *testing.T) {
+	for _, tt := range []struct{ name, op string }{
+		{"jti not recorded", "Create"},
+		{"sessions not deleted", "DeleteSubject"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, s := storeHarness(t, useIssuer)
+			require.Equal(t, http.StatusOK, h.login().status)
+			tok := h.idp.LogoutToken(testSubject, "")
+
+			s.breakOp(tt.op, "fails")
+			status, _ := h.postLogoutToken(tok)
+			s.heal()
+
+			assert.Equal(t, http.StatusServiceUnavailable, status, "a store failure is not an invalid token")
+			assert.True(t, h.signedIn(h.browser), "nothing was destroyed yet")
+			status, _ = h.postLogoutToken(tok)
+			assert.Equal(t, http.StatusOK, status, "the provider's retry is accepted")
+			assert.False(t, h.signedIn(h.browser), "the retry destroyed the session")
+		})
+	}
+}
+
+// failingFinalWrite fails the write that stores a refresh's new tokens
+// (the Update that releases a lease taken since it was armed), once.
+type failingFinalWrite struct {
+	zenkey.Store
+	armed, leased atomic.Bool
+}
+
+func (s *failingFinalWrite) Update(ctx context.Context, r *zenkey.Record) error {
+	switch {
+	case !r.LeaseUntil.IsZero():
+		s.leased.Store(s.armed.Load())
+	case s.leased.Load() && s.armed.CompareAndSwap(true, false):
+		return errStoreDown
+	}
+	return s.Store.Update(ctx, r)
+}
+
+// TestRefreshSurvivesAFailedFinalWrite fails the store write that keeps a
+// refresh's new tokens. The provider has rotated the refresh token by then:
+// unless the write is retried, the session holds a dead refresh token and
+// its lease, and ends at the next refresh although the store is back.
+func TestRefreshSurvivesAFailedFinalWrite(t *testing.T) {
+	store := &failingFinalWrite{Store: zenkey.NewMemoryStore()}
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.Store = store
+		longSessions(o)
+		faultOptions(nil)(o)
+	})
+	h.tokenRoute()
+	b, _ := impatient(h)
+	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+	h.clock.Advance(30 * time.Minute)
+
+	store.armed.Store(true)
+	first := h.do(b, http.MethodGet, "/token", false)
+	assert.NotEqual(t, http.StatusUnauthorized, first.status, first.body)
+
+	// The next request must not wait for the lease of a refresh that is
+	// over, and the session must still refresh.
+	h.clock.Advance(time.Second)
+	start := time.Now()
+	p, err := tryDo(h, b, http.MethodGet, "/token")
+	if assert.NoError(t, err, "waited for a lease nobody holds") {
+		assert.Equal(t, "ok", p.body)
+		assert.Less(t, time.Since(start), 2*time.Second)
+	}
+	h.clock.Advance(20 * time.Second) // past any lease
+	p = h.do(b, http.MethodGet, "/token", false)
+	assert.Equal(t, "ok", p.body, "the session survives a store blip during its refresh")
+}
+
+// TestRefreshKeepsTheSessionWhenKeysCannotBeFetched rotates the provider's
+// key while its JWKS is down: a refresh's id_token then cannot be checked.
+// That is a provider outage, like a token endpoint that is down
+// (TestRefreshProviderDownKeepsTheSession): the refresh fails, but the
+// session must not be destroyed.
+func TestRefreshKeepsTheSessionWhenKeysCannotBeFetched(t *testing.T) {
+	h := newHarness(t, func(o *zenkey.Options) {
+		longSessions(o)
+		faultOptions(nil)(o)
+	})
+	h.tokenRoute()
+	b, _ := impatient(h)
+	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+	h.idp.RotateKey(false)
+	h.idp.Fail(zenkeytest.JWKS, http.StatusServiceUnavailable)
+	h.clock.Advance(30 * time.Minute)
+
+	p := h.do(b, http.MethodGet, "/token", false)
+	assert.Equal(t, http.StatusBadGateway, p.status, p.body)
+
+	h.idp.Heal()
+	h.clock.Advance(time.Minute)
+	assert.True(t, h.signedIn(b), "a JWKS outage ended the session")
+	assert.Equal(t, "ok", h.do(b, http.MethodGet, "/token", false).body)
+}
+
+// TestBackchannelLogoutProviderOutageIs503 makes the provider's keys or
+// configuration unreachable when it posts a valid logout token signed with
+// a key the app has not fetched yet. That is an outage, not an invalid
+// token: the answer must be 503, so that the provider retries, and the
+// retry must destroy the session.
+func TestBackchannelLogoutProviderOutageIs503(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		outage func(h *harness)
+	}{
+		{"keys unreachable", func(h *harness) {
+			h.idp.RotateKey(false)
+			h.idp.Fail(zenkeytest.JWKS, http.StatusServiceUnavailable)
+		}},
+		{"configuration unreachable", func(h *harness) {
+			h.clock.Advance(2 * time.Hour) // the cached configuration is stale
+			h.idp.Fail(zenkeytest.Configuration, http.StatusServiceUnavailable)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(o *zenkey.Options) {
+				useIssuer(o)
+				longSessions(o)
+				o.AbsoluteTimeout = 24 * time.Hour
+				faultOptions(nil)(o)
+			})
+			require.Equal(t, http.StatusOK, h.login().status)
+			h.clock.Advance(time.Minute)
+			tt.outage(h)
+			tok := h.idp.LogoutToken(testSubject, "")
+
+			status, _ := h.postLogoutToken(tok)
+			assert.Equal(t, http.StatusServiceUnavailable, status, "an outage is not an invalid token")
+
+			h.idp.Heal()
+			h.clock.Advance(time.Minute)
+			status, _ = h.postLogoutToken(tok)
+			assert.Equal(t, http.StatusOK, status, "the provider's retry is accepted")
+			assert.False(t, h.signedIn(h.browser), "the retry destroyed the session")
+		})
+	}
+}
