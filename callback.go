@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -242,8 +241,6 @@ func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *
 	if v.claims.AuthTime != nil {
 		authTime, _ = v.claims.AuthTime.Int64()
 	}
-	var claims json.RawMessage
-	_ = v.token.Claims(&claims) // decoded once already by verifyIDToken
 	cid, _ := tok.Extra("correlation_id").(string)
 	var strong time.Time
 	if v.claims.ACR == "a3" {
@@ -255,7 +252,6 @@ func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *
 		Subject:       v.token.Subject,
 		MCCMNC:        p.mccmnc,
 		SID:           v.claims.SID,
-		Claims:        claims,
 		IDToken:       token(v.raw),
 		AccessToken:   token(tok.AccessToken),
 		RefreshToken:  token(tok.RefreshToken),

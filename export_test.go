@@ -12,7 +12,6 @@ func (m *Middleware) NewTestSession(ctx context.Context, subject string) (*http.
 	d := &sessionData{
 		Issuer:      "https://carrier.test",
 		Subject:     subject,
-		Claims:      []byte(`{}`),
 		AccessToken: "test-access-token",
 		Expiry:      m.now().Add(defaultExpiresIn),
 	}

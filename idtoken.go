@@ -195,7 +195,11 @@ func checkContinuity(v *verifiedToken, prev *sessionData) error {
 		Aud      audience     `json:"aud"`
 		AuthTime *json.Number `json:"auth_time"`
 	}
-	if err := json.Unmarshal(prev.Claims, &before); err != nil {
+	claims, err := prev.claims()
+	if err == nil {
+		err = json.Unmarshal(claims, &before)
+	}
+	if err != nil {
 		return reject(reasonTokenClaims, "zenkey: session claims: %w", err)
 	}
 	if !slices.Equal(before.Aud, v.token.Audience) {

@@ -188,7 +188,7 @@ func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionD
 	if raw == "" {
 		return &next, nil
 	}
-	v, err := m.verifyIDToken(ctx, p, raw, expectation{
+	_, err := m.verifyIDToken(ctx, p, raw, expectation{
 		nonce:       string(d.Nonce),
 		acr:         m.opts.ACR,
 		accessToken: tok.AccessToken,
@@ -198,7 +198,6 @@ func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionD
 		return nil, err
 	}
 	next.IDToken = token(raw)
-	_ = v.token.Claims(&next.Claims)
 	return &next, nil
 }
 

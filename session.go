@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,8 +30,7 @@ type sessionData struct {
 	Subject       string          `json:"sub"`
 	MCCMNC        string          `json:"mccmnc,omitempty"`
 	SID           string          `json:"sid,omitempty"`
-	Claims        json.RawMessage `json:"claims"`
-	IDToken       token           `json:"id_token"`
+	IDToken       token           `json:"id_token"` // its payload is the session's claims
 	AccessToken   token           `json:"access_token"`
 	RefreshToken  token           `json:"refresh_token,omitempty"`
 	TokenType     string          `json:"token_type,omitempty"`
@@ -133,7 +135,28 @@ func (s *Session) Claims(v any) error {
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(d.Claims, v)
+	claims, err := d.claims()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(claims, v)
+}
+
+// claims returns the payload of the session's id_token: the claims that
+// were validated at login or at the last refresh that brought an id_token.
+// They are kept only inside the token, not beside it, so that a session
+// record holds them once.
+func (d *sessionData) claims() (json.RawMessage, error) {
+	if d.IDToken == "" {
+		return json.RawMessage(`{}`), nil
+	}
+	_, payload, ok := strings.Cut(string(d.IDToken), ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	claims, err := base64.RawURLEncoding.DecodeString(payload)
+	if !ok || err != nil {
+		return nil, errors.New("zenkey: session record: id_token payload does not decode")
+	}
+	return claims, nil
 }
 
 // Created returns when the user signed in.

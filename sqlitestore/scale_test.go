@@ -30,7 +30,7 @@ import (
 // scaleBlob is the size of a real sealed session (a login through a
 // zenkeytest provider, with a refresh token): the root package's
 // TestMemoryStoreScaleFootprint logs it.
-const scaleBlob = 1650
+const scaleBlob = 1344
 
 // scaleStore is a store filled with rows, all live, and their keys.
 type scaleStore struct {
