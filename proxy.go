@@ -24,7 +24,7 @@ import (
 func (m *Middleware) APIProxy(prefix string, upstream *url.URL) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Path = "/" + strings.TrimPrefix(pr.In.URL.Path, prefix)
+			pr.Out.URL.Path = upstreamPath(pr.In.URL.Path, prefix)
 			pr.Out.URL.RawPath = ""
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
@@ -46,6 +46,12 @@ func (m *Middleware) APIProxy(prefix string, upstream *url.URL) http.Handler {
 		m.serveProxy(w, r, rp)
 	})
 	return http.NewCrossOriginProtection().Handler(h)
+}
+
+// upstreamPath is path with prefix removed, as an absolute path: the
+// prefix may be written with or without its trailing slash.
+func upstreamPath(path, prefix string) string {
+	return "/" + strings.TrimPrefix(strings.TrimPrefix(path, prefix), "/")
 }
 
 type proxyDataKey struct{}
