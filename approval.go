@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 )
@@ -23,9 +25,20 @@ const approvalLifetime = 5 * time.Minute
 // An Approval says what a sensitive route needs from the user.
 type Approval struct {
 	// Context returns the text ZenKey shows while the user approves the
-	// request's action, such as "Send $250 to Bob". At most 280 characters.
-	// Required.
+	// request's action, such as "Send $250 to Bob". Required. A text
+	// longer than 280 characters, which ZenKey cannot show whole, fails
+	// the request with 500: check the user's input that goes into the
+	// text before the request reaches RequireApproval.
 	Context func(r *http.Request) string
+
+	// ReturnTo returns the local path the user of a posted form comes back
+	// to after approving, to submit the form again. Default, or when it
+	// returns no local path: the same-origin page the form was posted
+	// from, or "/". A form that should come back filled with what was
+	// approved can put the values in the path's query, when they are not
+	// secrets: they end up in the browser's history and the app's logs.
+	// Page loads (GET) always resume at their own URL.
+	ReturnTo func(r *http.Request) string
 
 	// MaxAge lets a request through without asking again when the user
 	// approved, or signed in with acr a3, less than MaxAge ago. Default 0:
@@ -53,14 +66,21 @@ var errNotApproved = errors.New("zenkey: the approval does not match the session
 // browser is treated as by [Middleware.RequireLogin]. A browser loading a
 // page is sent to approve and comes back to the same URL. A form post
 // cannot be replayed safely: the user gets a page that explains, starts
-// the approval and then returns them to the form to submit it again. API
-// calls get 403.
+// the approval and then returns them to the form (see
+// [Approval.ReturnTo]) to submit it again. API calls get 403.
+//
+// RequireApproval panics when a.Context is nil, as [http.Handle] does for
+// a nil handler: the mistake shows when the routes are set up.
 func (m *Middleware) RequireApproval(a Approval, next http.Handler) http.Handler {
+	if a.Context == nil {
+		panic("zenkey: RequireApproval: Approval.Context is nil")
+	}
 	return m.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := SessionFromContext(r.Context())
 		text := a.Context(r)
-		if len([]rune(text)) > maxContextLen {
-			text = string([]rune(text)[:maxContextLen])
+		if n := utf8.RuneCountInString(text); n > maxContextLen {
+			m.failTextTooLong(w, r, n)
+			return
 		}
 		ok, err := m.approved(r.Context(), s, text, a.MaxAge)
 		switch {
@@ -69,9 +89,34 @@ func (m *Middleware) RequireApproval(a Approval, next http.Handler) http.Handler
 		case ok:
 			next.ServeHTTP(w, r)
 		default:
-			m.askApproval(w, r, s, text)
+			m.askApproval(w, r, s, text, a.returnTo(r))
 		}
 	}))
+}
+
+// failTextTooLong refuses an action whose text has n characters, more than
+// ZenKey shows. Cutting the text would have the user approve less than the
+// whole action, and let two actions that share their first 280 characters
+// share one approval. The app built the text, so it is the app's error:
+// 500, with the cause logged.
+func (m *Middleware) failTextTooLong(w http.ResponseWriter, r *http.Request, n int) {
+	m.failWith(w, r, http.StatusInternalServerError, reasonApproval,
+		"This action cannot be approved: its description is too long. Nothing was done.",
+		fmt.Errorf("zenkey: Approval.Context returned %d characters: ZenKey shows at most %d", n, maxContextLen))
+}
+
+// returnTo is where the browser comes back to after approving: a page load
+// to its own URL, the user of a form to the form.
+func (a *Approval) returnTo(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	if a.ReturnTo != nil {
+		if path := a.ReturnTo(r); isLocalPath(path) {
+			return path
+		}
+	}
+	return sameOriginReferer(r)
 }
 
 // approved reports whether the session carries an approval for text: a
@@ -105,6 +150,20 @@ func (m *Middleware) approved(ctx context.Context, s *Session, text string, maxA
 	return true, nil
 }
 
+// authenticatedAt is when the user last authenticated, by the id_token's
+// auth_time: a carrier that reused an earlier authentication says so there,
+// and MaxAge counts from that one, not from our login. Without auth_time it
+// is now; an auth_time ahead of our clock (within ClockLeeway, as
+// checkTimes allowed) counts as now, so that it cannot extend MaxAge.
+func (m *Middleware) authenticatedAt(v *verifiedToken) time.Time {
+	now := m.now()
+	at, ok := unixTime(v.claims.AuthTime)
+	if !ok || at.After(now) {
+		return now
+	}
+	return at
+}
+
 func textHash(text string) string {
 	sum := sha256.Sum256([]byte(text))
 	return hex.EncodeToString(sum[:])
@@ -112,15 +171,11 @@ func textHash(text string) string {
 
 // askApproval starts an approval flow for the session and the action and
 // sends the browser to the provider, or explains.
-func (m *Middleware) askApproval(w http.ResponseWriter, r *http.Request, s *Session, text string) {
+func (m *Middleware) askApproval(w http.ResponseWriter, r *http.Request, s *Session, text, returnTo string) {
 	if !isNavigation(r) && r.Method == http.MethodGet || r.Header.Get("X-Requested-With") != "" {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "zenkey: this action needs the user's approval", http.StatusForbidden)
 		return
-	}
-	returnTo := r.URL.RequestURI()
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		returnTo = sameOriginReferer(r)
 	}
 	target, err := m.startApproval(w, r, s, text, returnTo)
 	if err != nil {
@@ -195,7 +250,7 @@ func (m *Middleware) finishApproval(w http.ResponseWriter, r *http.Request, f *f
 	}
 	next := *d
 	next.Approval = &approvalRecord{Hash: textHash(a.Context), At: m.now()}
-	next.StrongAuth = m.now()
+	next.StrongAuth = m.authenticatedAt(v)
 	rec := *s.record()
 	if err := m.sealSession(&rec, &next); err == nil {
 		err = m.store.Update(ctx, &rec)

@@ -1,6 +1,7 @@
 package zenkey_test
 
 import (
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zenkey-go/zenkey"
+	"github.com/zenkey-go/zenkey/zenkeytest"
 )
 
 const transferText = "Send $250 to Bob"
@@ -132,4 +134,88 @@ func TestApprovalMaxAge(t *testing.T) {
 	h.approveFromPage(asked)
 	assert.Equal(t, "sent", h.postTransfer().body)
 	assert.Equal(t, "sent", h.postTransfer().body, "within MaxAge, no new approval")
+}
+
+// TestApprovalMaxAgeCountsFromAuthTime signs in with a carrier that reused
+// an authentication made 9 minutes earlier: MaxAge counts from then, not
+// from the login.
+func TestApprovalMaxAgeCountsFromAuthTime(t *testing.T) {
+	h := newHarness(t, func(o *zenkey.Options) { o.IdleTimeout = time.Hour })
+	h.transferRoutes(10 * time.Minute)
+	h.idp.EditClaims(func(c map[string]any) { c["auth_time"] = h.clock.Now().Add(-9 * time.Minute).Unix() })
+	h.login()
+	h.idp.Heal()
+
+	assert.Equal(t, "sent", h.postTransfer().body, "authenticated 9 minutes ago")
+	h.clock.Advance(2 * time.Minute)
+	assert.Equal(t, http.StatusForbidden, h.postTransfer().status, "authenticated 11 minutes ago")
+}
+
+// TestApprovalAsksA3OfLowLogins: an app whose logins ask for a1 still
+// gets its approvals made with a PIN or biometric.
+func TestApprovalAsksA3OfLowLogins(t *testing.T) {
+	h := newHarness(t, func(o *zenkey.Options) { o.ACR = "a1" })
+	h.transferRoutes(0)
+	h.idp.EditClaims(func(c map[string]any) { c["acr"] = "a1" })
+	h.login()
+	assert.Equal(t, "a1", h.idp.LastAuthorize().Get("acr_values"))
+	h.idp.Heal()
+
+	h.approveFromPage(h.postTransfer())
+	assert.Equal(t, "a3", h.idp.LastAuthorize().Get("acr_values"))
+	assert.Equal(t, "sent", h.postTransfer().body)
+}
+
+// TestApprovalTextTooLong refuses an action whose text ZenKey could not
+// show whole, rather than have the user approve a cut text.
+func TestApprovalTextTooLong(t *testing.T) {
+	h := newHarness(t, nil)
+	ran := 0
+	for _, n := range []int{280, 281} {
+		h.mux.Handle(fmt.Sprintf("GET /text%d", n), h.zk.RequireApproval(zenkey.Approval{
+			Context: func(*http.Request) string { return strings.Repeat("é", n) },
+		}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran++ })))
+	}
+	h.login()
+	authorizes := h.idp.Calls(zenkeytest.Authorize)
+
+	p := h.do(h.browser, http.MethodGet, "/text281", true)
+	assert.Equal(t, http.StatusInternalServerError, p.status)
+	assert.Contains(t, p.body, "Nothing was done")
+	assert.Equal(t, authorizes, h.idp.Calls(zenkeytest.Authorize), "no approval was asked")
+
+	h.do(h.browser, http.MethodGet, "/text280", true)
+	assert.Equal(t, strings.Repeat("é", 280), h.idp.LastAuthorize().Get("context"))
+	assert.Equal(t, 1, ran, "only the action with a whole text ran, once approved")
+}
+
+// TestApprovalReturnTo brings the user of a posted form back where the app
+// says, and ignores anything but a local path.
+func TestApprovalReturnTo(t *testing.T) {
+	for _, tt := range []struct{ returnTo, want string }{
+		{"/transfer?to=bob", "/transfer?to=bob"},
+		{"https://evil.example/", "/transfer"},
+		{"//evil.example/", "/transfer"},
+	} {
+		t.Run(tt.returnTo, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.mux.Handle("GET /transfer", h.zk.RequireLogin(http.HandlerFunc(
+				func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.RequestURI()) })))
+			h.mux.Handle("POST /transfer", h.zk.RequireApproval(zenkey.Approval{
+				Context:  func(*http.Request) string { return transferText },
+				ReturnTo: func(*http.Request) string { return tt.returnTo },
+			}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "sent") })))
+			h.login()
+
+			back := h.approveFromPage(h.postTransfer())
+			assert.Equal(t, tt.want, back.body)
+		})
+	}
+}
+
+func TestRequireApprovalPanicsWithoutContext(t *testing.T) {
+	h := newHarness(t, nil)
+	assert.PanicsWithValue(t, "zenkey: RequireApproval: Approval.Context is nil", func() {
+		h.zk.RequireApproval(zenkey.Approval{}, http.NotFoundHandler())
+	})
 }

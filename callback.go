@@ -244,7 +244,7 @@ func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *
 	cid, _ := tok.Extra("correlation_id").(string)
 	var strong time.Time
 	if v.claims.ACR == "a3" {
-		strong = m.now()
+		strong = m.authenticatedAt(v)
 	}
 	return &sessionData{
 		StrongAuth:    strong,

@@ -1,7 +1,6 @@
 package zenkey
 
 import (
-	"cmp"
 	"net/http"
 	"net/url"
 
@@ -102,9 +101,12 @@ func (m *Middleware) authorizeURL(p *provider, state string, f *flow) string {
 	}
 	acr, text := m.opts.ACR, m.opts.Context
 	if a := f.Approval; a != nil {
-		acr, text = cmp.Or(acr, "a3"), a.Context
-		if m.opts.Issuer != "" {
-			acr = m.opts.ACR // a standard provider knows no a3
+		text = a.Context
+		if m.opts.Issuer == "" {
+			// An approval is made with a PIN or biometric even when
+			// logins ask for less: the callback requires a3 of it. A
+			// standard provider knows no a3 and keeps Options.ACR.
+			acr = "a3"
 		}
 	}
 	set("acr_values", acr)

@@ -145,8 +145,9 @@ func TestNoResurrection(t *testing.T) {
 				}
 			}))
 			check := open()
-			rounds := map[string]int{"memory": 3000, "sqlite": 1000}[kind.name]
-			if rounds == 0 || testing.Short() {
+			// About 5 s per store under -race; -short runs 500.
+			rounds := map[string]int{"memory": 3000, "sqlite": 1000, "redis": 3000, "postgres": 2000}[kind.name]
+			if testing.Short() {
 				rounds = 500
 			}
 			for range rounds {

@@ -193,7 +193,9 @@ func (m *Middleware) load(r *http.Request, l *loaded) error {
 	}
 	l.s.m, l.s.rec = m, rec
 	l.session = &l.s
-	if now.Sub(rec.LastSeen) >= touchEvery {
+	// A refresh holding the lease is about to write the record: a touch
+	// now would only make that write try again. The next request touches.
+	if now.Sub(rec.LastSeen) >= touchEvery && !rec.LeaseUntil.After(now) {
 		m.touch(r.Context(), l.session, now)
 	}
 	return nil

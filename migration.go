@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -16,6 +17,8 @@ import (
 // that carrier. The app can link the accounts with
 // [Session.PreviousSubjects].
 
+// maxPortTokens is the most port tokens an id_token may carry: far more
+// carrier moves than anyone makes.
 const maxPortTokens = 8
 
 // portClaims are the claims of a port token.
@@ -25,6 +28,7 @@ type portClaims struct {
 	Audience audience     `json:"aud"`
 	PortedTo string       `json:"ported_to"`
 	EXP      *json.Number `json:"exp"`
+	Nonce    *string      `json:"nonce"`
 }
 
 // PreviousSubjects returns the user's subjects at carriers they moved from,
@@ -48,12 +52,18 @@ func (m *Middleware) verifyPortTokens(ctx context.Context, v *verifiedToken) []s
 	if json.Unmarshal(v.claims.raw, &aka) != nil || len(aka.AKA) == 0 || m.opts.Issuer != "" {
 		return nil
 	}
+	// Each port token costs a carrier's discovery and keys. A longer list
+	// is refused whole rather than cut, so that which accounts are linked
+	// never depends on the order of the list.
+	if n := len(aka.AKA); n > maxPortTokens {
+		m.refusePortToken(ctx, fmt.Errorf("zenkey: id_token has %d port tokens, more than %d", n, maxPortTokens))
+		return nil
+	}
 	var subjects []string
-	for _, raw := range aka.AKA[:min(len(aka.AKA), maxPortTokens)] {
+	for _, raw := range aka.AKA {
 		sub, err := m.verifyPortToken(ctx, raw, v.token.Subject)
 		if err != nil {
-			m.emit(ctx, slog.LevelWarn, "zenkey: port token refused",
-				Event{Kind: EventRejection, Reason: reasonPortToken, Err: err})
+			m.refusePortToken(ctx, err)
 			continue
 		}
 		subjects = append(subjects, sub)
@@ -61,10 +71,16 @@ func (m *Middleware) verifyPortTokens(ctx context.Context, v *verifiedToken) []s
 	return subjects
 }
 
+// refusePortToken logs a port token that proves nothing.
+func (m *Middleware) refusePortToken(ctx context.Context, err error) {
+	m.emit(ctx, slog.LevelWarn, "zenkey: port token refused",
+		Event{Kind: EventRejection, Reason: reasonPortToken, Err: err})
+}
+
 // verifyPortToken checks one port token: canonical syntax; its carrier,
 // read from the old subject's mccmnc prefix, found through ZenKey discovery
 // (so its issuer is a ZenKey carrier's); its signature with that carrier's
-// published keys; iss, aud, ported_to and exp.
+// published keys; its claims (see checkPortClaims).
 func (m *Middleware) verifyPortToken(ctx context.Context, raw, newSubject string) (string, error) {
 	if _, err := checkJWTSyntax(raw); err != nil {
 		return "", err
@@ -92,18 +108,28 @@ func (m *Middleware) verifyPortToken(ctx context.Context, raw, newSubject string
 	return c.Subject, m.checkPortClaims(&c, p.issuer, newSubject)
 }
 
+// checkPortClaims checks a port token's claims. The old carrier signs its
+// ordinary id_tokens for this client with the same key, so what makes a
+// port token is checked too: ported_to names the user's subject at the new
+// carrier, and there is no nonce, which every id_token of a login carries.
+// exp is required: a port token without one would link the accounts
+// forever.
 func (m *Middleware) checkPortClaims(c *portClaims, issuer, newSubject string) error {
+	exp, hasExp := unixTime(c.EXP)
 	switch {
 	case c.Issuer != issuer:
 		return errors.New("zenkey: port token issuer is not its carrier's")
 	case !slices.Contains(c.Audience, m.opts.ClientID):
 		return errors.New("zenkey: port token is for another client")
-	case c.PortedTo != "" && c.PortedTo != newSubject:
-		return errors.New("zenkey: port token was ported to another subject")
 	case c.Subject == "":
 		return errors.New("zenkey: port token has no subject")
-	}
-	if exp, ok := unixTime(c.EXP); c.EXP != nil && (!ok || !m.now().Add(-m.opts.ClockLeeway).Before(exp)) {
+	case c.PortedTo == "" || c.Nonce != nil:
+		return errors.New("zenkey: token in aka is not a port token: no ported_to, or a login's nonce")
+	case c.PortedTo != newSubject:
+		return errors.New("zenkey: port token was ported to another subject")
+	case !hasExp:
+		return errors.New("zenkey: port token has no valid exp")
+	case !m.now().Add(-m.opts.ClockLeeway).Before(exp):
 		return errors.New("zenkey: port token expired")
 	}
 	return nil

@@ -64,6 +64,21 @@ func TestCarrierMigrationRefusesBadPortTokens(t *testing.T) {
 			c["exp"] = h.clock.Now().Add(-time.Hour).Unix()
 			return h.idp.PortToken("311480", c)
 		}},
+		{"no ported_to", func(h *harness, issuer string) string {
+			c := valid(h, issuer)
+			delete(c, "ported_to")
+			return h.idp.PortToken("311480", c)
+		}},
+		{"an old login's id_token", func(h *harness, issuer string) string {
+			c := valid(h, issuer)
+			c["nonce"] = "n-0123456789"
+			return h.idp.PortToken("311480", c)
+		}},
+		{"no exp", func(h *harness, issuer string) string {
+			c := valid(h, issuer)
+			delete(c, "exp")
+			return h.idp.PortToken("311480", c)
+		}},
 		{"not canonical", func(h *harness, issuer string) string {
 			return h.idp.PortToken("311480", valid(h, issuer)) + "\n"
 		}},
@@ -80,6 +95,19 @@ func TestCarrierMigrationRefusesBadPortTokens(t *testing.T) {
 			assert.Empty(t, h.do(h.browser, http.MethodGet, "/previous", false).body)
 		})
 	}
+	t.Run("too many, valid ones among them", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.previousRoute()
+		issuer := h.idp.AddPreviousCarrier("311480", oldSubject)
+		aka := make([]string, 9)
+		for i := range aka {
+			aka[i] = h.idp.PortToken("311480", valid(h, issuer))
+		}
+		h.idp.EditClaims(func(c map[string]any) { c["aka"] = aka })
+		require.Equal(t, http.StatusOK, h.login().status)
+		assert.Empty(t, h.do(h.browser, http.MethodGet, "/previous", false).body,
+			"a list longer than 8 is refused whole, not cut")
+	})
 	t.Run("the valid one passes", func(t *testing.T) {
 		h := newHarness(t, nil)
 		h.previousRoute()

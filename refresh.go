@@ -138,7 +138,7 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 		m.releaseLease(ctx, rec)
 		return nil, nil, reject(reasonProviderDown, "zenkey: refresh: %w", err)
 	}
-	next, err := m.refreshedData(ctx, p, d, tok)
+	idToken, err := m.checkRefreshed(ctx, p, d, tok)
 	if reasonOf(err, "") == reasonProviderDown {
 		m.keepRefreshToken(ctx, rec, d, tok)
 		return nil, nil, err
@@ -146,47 +146,31 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 	if err != nil {
 		return nil, nil, m.endSession(ctx, rec, err)
 	}
-	rec.LeaseUntil = time.Time{}
-	if err := m.sealSession(rec, next); err != nil {
-		return nil, nil, err
-	}
-	if err := m.storeRefreshed(ctx, rec); err != nil {
+	rec, next, err := m.storeRefreshed(ctx, rec, d, func(d *sessionData) {
+		d.AccessToken = token(tok.AccessToken)
+		d.RefreshToken = token(tok.RefreshToken) // x/oauth2 keeps the old one if none came
+		d.TokenType = tok.TokenType
+		d.Expiry = m.tokenExpiry(tok)
+		d.UserInfo = nil
+		if idToken != "" {
+			d.IDToken = idToken
+		}
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
 	return rec, next, nil
 }
 
-// storeRefreshed writes a refresh's result, trying a failed write again a
-// few times: the provider has rotated the refresh token already, so the
-// new one must not be lost to a store blip.
-func (m *Middleware) storeRefreshed(ctx context.Context, rec *Record) error {
-	var err error
-	for wait := 50 * time.Millisecond; wait <= 400*time.Millisecond; wait *= 2 {
-		err = m.store.Update(ctx, rec)
-		if errors.Is(err, ErrConflict) {
-			return ErrSessionEnded // logged out during the refresh
-		}
-		if err == nil || sleep(ctx, wait) != nil {
-			break
-		}
-	}
-	return err
-}
-
-// refreshedData checks a refresh's id_token, when there is one, against the
-// login's: same iss, sub and aud, the login's nonce or none, the same
-// auth_time, and every rule of a login.
-func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionData, tok *oauth2.Token) (*sessionData, error) {
-	next := *d
-	next.AccessToken = token(tok.AccessToken)
-	next.RefreshToken = token(tok.RefreshToken) // x/oauth2 keeps the old one if none came
-	next.TokenType = tok.TokenType
-	next.Expiry = m.tokenExpiry(tok)
-	next.UserInfo = nil
+// checkRefreshed checks a refresh's id_token, when there is one, against
+// the login's: same iss, sub and aud, the login's nonce or none, the same
+// auth_time, and every rule of a login. It returns the id_token, or ""
+// when the provider sent none and the login's stays.
+func (m *Middleware) checkRefreshed(ctx context.Context, p *provider, d *sessionData, tok *oauth2.Token) (token, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return &next, nil
+		return "", nil
 	}
 	_, err := m.verifyIDToken(ctx, p, raw, expectation{
 		nonce:       string(d.Nonce),
@@ -195,10 +179,9 @@ func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionD
 		previous:    d,
 	})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	next.IDToken = token(raw)
-	return &next, nil
+	return token(raw), nil
 }
 
 // keepRefreshToken stores only the rotated refresh token of a refresh whose
@@ -207,16 +190,70 @@ func (m *Middleware) refreshedData(ctx context.Context, p *provider, d *sessionD
 // losing the new one would end the session. The access token is not used
 // until a later refresh brings an id_token that passes every check.
 func (m *Middleware) keepRefreshToken(ctx context.Context, rec *Record, d *sessionData, tok *oauth2.Token) {
-	kept := *d
-	kept.RefreshToken = token(tok.RefreshToken)
-	rec.LeaseUntil = time.Time{}
-	if err := m.sealSession(rec, &kept); err != nil {
-		return
-	}
-	if err := m.storeRefreshed(ctx, rec); err != nil {
+	_, _, err := m.storeRefreshed(ctx, rec, d, func(d *sessionData) {
+		d.RefreshToken = token(tok.RefreshToken)
+	})
+	if err != nil {
 		m.emit(ctx, slog.LevelWarn, "zenkey: rotated refresh token not kept",
-			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
+			Event{Kind: EventStoreError, Reason: reasonOf(err, reasonStore), Err: err})
 	}
+}
+
+// errLeaseLost means a refresh outlasted its lease and another caller
+// took the lease over: that caller's result must not be overwritten.
+var errLeaseLost = errors.New("zenkey: refresh outlasted its lease; another caller refreshes the session now")
+
+// storeRefreshed writes a refresh's result: change applied to the
+// session's data, with the lease released. The provider has rotated the
+// refresh token already, so the write must not be lost. A store error is
+// tried again a few times. A write by another request meanwhile (a cached
+// userinfo, an approval) is not overwritten: change is applied again to
+// the record as it now is. Only a logout (the record is gone, and stays
+// gone) or a lost lease stop it.
+func (m *Middleware) storeRefreshed(ctx context.Context, rec *Record, d *sessionData, change func(*sessionData)) (*Record, *sessionData, error) {
+	lease, wait := rec.LeaseUntil, 50*time.Millisecond
+	for tries := 0; ; tries++ {
+		next, out := *d, *rec
+		change(&next)
+		out.LeaseUntil = time.Time{}
+		if err := m.sealSession(&out, &next); err != nil {
+			return nil, nil, err
+		}
+		err := m.store.Update(ctx, &out)
+		switch {
+		case err == nil:
+			return &out, &next, nil
+		case tries == 4:
+			return nil, nil, err
+		case errors.Is(err, ErrConflict):
+			rec, d, err = m.stillLeased(ctx, rec.Key, lease)
+		default:
+			err = sleep(ctx, wait)
+			wait *= 2
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// stillLeased reads a session's record again after a conflicting write
+// during a refresh: the session must still be there and the lease still
+// the one this refresh took. Stores keep times to the millisecond.
+func (m *Middleware) stillLeased(ctx context.Context, key string, lease time.Time) (*Record, *sessionData, error) {
+	rec, err := m.store.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, ErrSessionEnded // logged out during the refresh
+	case err != nil:
+		return nil, nil, err
+	case !rec.Live(m.now()):
+		return nil, nil, ErrSessionEnded
+	case rec.LeaseUntil.Sub(lease).Abs() >= time.Millisecond:
+		return nil, nil, errLeaseLost
+	}
+	d, err := m.openSession(rec)
+	return rec, d, err
 }
 
 // releaseLease gives the lease back after a refresh that failed without

@@ -33,6 +33,7 @@ type clientAuth struct {
 	required bool            // client_secret_basic is refused
 	spent    map[string]bool // the jti of every accepted assertion
 	last     []byte          // the payload of the latest accepted assertion
+	lastKID  string          // the kid in its header, "" when it named none
 	rejected int             // assertions refused, for any reason
 }
 
@@ -45,7 +46,8 @@ type clientAuth struct {
 // An assertion is the form fields client_assertion_type, which must be
 // "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", and
 // client_assertion, a JWS in compact serialization whose header may name a
-// kid, which is not checked. Its claims must have iss and sub equal to the
+// kid, which is not checked but recorded: see
+// [Server.LastClientAssertionKeyID]. Its claims must have iss and sub equal to the
 // client ID; an aud that is, or is an array that holds, the token endpoint's
 // URL (at the revocation endpoint, its own URL will do too); an exp in
 // the future but at most 5 minutes away; an iat and an nbf, when present, no
@@ -77,6 +79,15 @@ func (s *Server) LastClientAssertion() map[string]any {
 		json.Unmarshal(payload, &claims) // an object: its iss was checked
 	}
 	return claims
+}
+
+// LastClientAssertionKeyID returns the kid in the header of the latest
+// client assertion the provider accepted, or "" when it named none or
+// before the first.
+func (s *Server) LastClientAssertionKeyID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client.lastKID
 }
 
 // RejectedClientAssertions returns how many client assertions the token and
@@ -247,6 +258,7 @@ func (s *Server) checkAssertion(form url.Values, audiences []string) string {
 	}
 	s.client.spent[c.ID] = true
 	s.client.last = payload
+	s.client.lastKID = jws.Signatures[0].Header.KeyID
 	return ""
 }
 

@@ -95,6 +95,7 @@ func TestClientAssertion(t *testing.T) {
 		last := p.s.LastClientAssertion()
 		assert.Equal(t, claims["jti"], last["jti"])
 		assert.Equal(t, clientID, last["iss"])
+		assert.Equal(t, "client-key-1", p.s.LastClientAssertionKeyID(), "the kid signAssertion sets")
 	})
 
 	t.Run("x/oauth2 with client_id in the body", func(t *testing.T) {
@@ -266,6 +267,7 @@ func TestClientAssertionRejects(t *testing.T) {
 		})
 	}
 	assert.Nil(t, p.s.LastClientAssertion(), "none was accepted")
+	assert.Empty(t, p.s.LastClientAssertionKeyID(), "none was accepted")
 }
 
 func TestSetClientKey(t *testing.T) {
