@@ -483,3 +483,25 @@ func TestSessionTimeouts(t *testing.T) {
 		assert.False(t, h.signedIn(h.browser), "activity never extends past the absolute timeout")
 	})
 }
+
+// TestRequestsReadOnceAndTouchOncePerMinute: a signed-in request costs one
+// store read; the idle deadline moves with a write at most once a minute.
+func TestRequestsReadOnceAndTouchOncePerMinute(t *testing.T) {
+	counting := &countingStore{Store: zenkey.NewMemoryStore()}
+	h := newHarness(t, func(o *zenkey.Options) { o.Store = counting })
+	h.login()
+	gets, writes := counting.gets.Load(), counting.writes()
+
+	for range 20 {
+		h.clock.Advance(2 * time.Second)
+		require.Equal(t, "home of "+testSubject, h.do(h.browser, http.MethodGet, "/", false).body)
+	}
+	assert.Equal(t, gets+20, counting.gets.Load(), "one read per request")
+	assert.Equal(t, writes, counting.writes(), "40 seconds of requests, no write")
+
+	h.clock.Advance(25 * time.Second)
+	for range 5 {
+		h.do(h.browser, http.MethodGet, "/", false)
+	}
+	assert.Equal(t, writes+1, counting.writes(), "a minute after login: one touch")
+}

@@ -121,9 +121,9 @@ func TestTouchLeavesALeasedSessionAlone(t *testing.T) {
 	require.Eventually(t, func() bool { return h.idp.Calls(zenkeytest.Refresh) == 1 },
 		5*time.Second, time.Millisecond, "the refresh never reached the provider")
 	h.clock.Advance(time.Second) // due to touch
-	writes := counting.updates.Load()
+	writes := counting.writes()
 	assert.Equal(t, "home of "+testSubject, h.do(h.browser, http.MethodGet, "/", false).body)
-	assert.Equal(t, writes, counting.updates.Load(), "a touch wrote the leased record")
+	assert.Equal(t, writes, counting.writes(), "a touch wrote the leased record")
 
 	p := <-refreshed
 	assert.Equal(t, "ok", p.body)

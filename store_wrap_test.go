@@ -14,6 +14,30 @@ type countingStore struct {
 	zenkey.Store
 	updates atomic.Int64
 	gets    atomic.Int64
+	others  atomic.Int64 // creates and deletes of every kind
+}
+
+// writes is how many calls wrote, or could have written, to the store.
+func (c *countingStore) writes() int64 { return c.updates.Load() + c.others.Load() }
+
+func (c *countingStore) Create(ctx context.Context, r *zenkey.Record) error {
+	c.others.Add(1)
+	return c.Store.Create(ctx, r)
+}
+
+func (c *countingStore) Delete(ctx context.Context, key string) error {
+	c.others.Add(1)
+	return c.Store.Delete(ctx, key)
+}
+
+func (c *countingStore) DeleteSubject(ctx context.Context, subject string) (int, error) {
+	c.others.Add(1)
+	return c.Store.DeleteSubject(ctx, subject)
+}
+
+func (c *countingStore) DeleteSID(ctx context.Context, sid string) (int, error) {
+	c.others.Add(1)
+	return c.Store.DeleteSID(ctx, sid)
 }
 
 func (c *countingStore) Get(ctx context.Context, key string) (*zenkey.Record, error) {

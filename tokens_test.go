@@ -45,13 +45,13 @@ func TestAccessTokenIsFreshWithoutRefreshOrWrite(t *testing.T) {
 	h := newHarness(t, func(o *zenkey.Options) { o.Store = counting })
 	h.tokenRoute()
 	h.login()
-	writes := counting.updates.Load()
+	writes := counting.writes()
 
 	for range 10 {
 		require.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body)
 	}
 	assert.Equal(t, 0, h.idp.Calls(zenkeytest.Refresh))
-	assert.Equal(t, writes, counting.updates.Load(), "a fresh token costs no store write")
+	assert.Equal(t, writes, counting.writes(), "a fresh token costs no store write")
 }
 
 func TestExpiredTokenIsRefreshedOnceForAThousandRequests(t *testing.T) {

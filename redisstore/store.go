@@ -24,6 +24,7 @@ type Options struct {
 // also by several app instances sharing the server.
 type Store struct {
 	client redis.UniversalClient
+	reads  *reader
 	prefix string
 }
 
@@ -42,7 +43,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if strings.ContainsAny(prefix, "{}") {
 		return nil, fmt.Errorf("zenkey/redisstore: prefix %q contains a brace", prefix)
 	}
-	return &Store{client: client, prefix: prefix}, nil
+	return &Store{client: client, reads: newReader(client), prefix: prefix}, nil
 }
 
 // Create inserts r if no record has its key.
@@ -69,7 +70,7 @@ func (s *Store) Create(ctx context.Context, r *zenkey.Record) error {
 
 // Get returns the live record with the key, in one round trip.
 func (s *Store) Get(ctx context.Context, key string) (*zenkey.Record, error) {
-	vals, err := s.client.HMGet(ctx, s.recordKey(key), fieldNames[:]...).Result()
+	vals, err := s.reads.get(ctx, s.recordKey(key))
 	if err != nil {
 		return nil, fmt.Errorf("zenkey/redisstore: get: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ type config struct {
 	browsers int
 	host     string
 	subject  bool
+	profile  string // file for a CPU profile of the run, or ""
 }
 
 func main() {
@@ -48,7 +50,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	stopProfile, err := startProfile(cfg.profile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	res, err := run(ctx, cfg, os.Stdout)
+	stopProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -73,6 +81,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	host := fs.String("host", "localhost", "loopback host the app listens on")
 	subject := fs.Bool("subject", false, "the profile handler reads the session's subject "+
 		"(decrypting the session) instead of answering a fixed body")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -81,7 +90,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	}
 
 	cfg := config{mode: *mode, n: *n, duration: *duration, conns: *conns, browsers: *browsers,
-		host: *host, subject: *subject}
+		host: *host, subject: *subject, profile: *profile}
 	var err error
 	if cfg.store, err = parseStore(*store); err != nil {
 		return config{}, err
@@ -183,4 +192,22 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 		}
 	}
 	return res, err
+}
+
+// startProfile starts a CPU profile of the whole process (the app, its
+// store client and the load alike) into path, unless path is "". The
+// returned func stops it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("zenkeyload: -cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("zenkeyload: -cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
