@@ -59,9 +59,10 @@ func (m *Middleware) serveBackchannelLogout(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	n, err := m.logoutClaimed(r.Context(), c)
+	if err == nil {
+		err = m.finishJTI(r.Context(), c.Issuer, c.JTI)
+	}
 	if err != nil {
-		// Forget the jti, so that the provider's retry is not a replay.
-		m.store.Delete(r.Context(), jtiKey(c.Issuer, c.JTI))
 		m.logRefusal(r.Context(), http.StatusServiceUnavailable, reasonStore, err)
 		http.Error(w, "zenkey: logout not confirmed", http.StatusServiceUnavailable)
 		return
@@ -176,10 +177,34 @@ func (m *Middleware) rememberJTI(ctx context.Context, issuer, jti string) error 
 		AbsoluteDeadline: now.Add(2 * logoutTokenMaxAge),
 	}
 	err := m.store.Create(ctx, rec)
-	if errors.Is(err, ErrConflict) {
-		return &rejection{reason: reasonLogoutToken, err: errReplayedJTI}
+	if !errors.Is(err, ErrConflict) {
+		return err
 	}
-	return err
+	// Seen before: a replay, unless that logout never finished (version 1),
+	// in which case this is the provider's retry.
+	seen, err := m.store.Get(ctx, rec.Key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err == nil && seen.Version == 1 {
+		return nil
+	}
+	return &rejection{reason: reasonLogoutToken, err: errReplayedJTI}
+}
+
+// finishJTI marks a logout token's jti as done: from now on it is a replay.
+func (m *Middleware) finishJTI(ctx context.Context, issuer, jti string) error {
+	rec, err := m.store.Get(ctx, jtiKey(issuer, jti))
+	if err != nil {
+		return err
+	}
+	if rec.Version != 1 {
+		return nil
+	}
+	if err := m.store.Update(ctx, rec); err != nil && !errors.Is(err, ErrConflict) {
+		return err
+	}
+	return nil
 }
 
 // jtiKey is the store key under which a logout token's jti is remembered.

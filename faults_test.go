@@ -810,3 +810,25 @@ func TestBackchannelLogoutProviderOutageIs503(t *testing.T) {
 		})
 	}
 }
+
+// TestBackchannelLogoutRetryAfterStoreOutage: with the store down for the
+// whole first attempt (the sessions not deleted, the logout token's jti not
+// forgotten), the provider's retry of the same token is not a replay: it
+// destroys the session.
+func TestBackchannelLogoutRetryAfterStoreOutage(t *testing.T) {
+	h, s := storeHarness(t, useIssuer)
+	require.Equal(t, http.StatusOK, h.login().status)
+	tok := h.idp.LogoutToken(testSubject, "")
+
+	s.breakOp("DeleteSubject", "fails")
+	s.breakOp("Delete", "fails")
+	status, _ := h.postLogoutToken(tok)
+	s.heal()
+	require.Equal(t, http.StatusServiceUnavailable, status)
+
+	status, _ = h.postLogoutToken(tok)
+	assert.Equal(t, http.StatusOK, status, "the provider's retry is accepted")
+	assert.False(t, h.signedIn(h.browser), "the retry destroyed the session")
+	status, _ = h.postLogoutToken(tok)
+	assert.Equal(t, http.StatusBadRequest, status, "once done, the token is a replay")
+}

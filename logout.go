@@ -27,6 +27,13 @@ func (m *Middleware) serveLogout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	everywhere := m.opts.AllowLogoutEverywhere && r.PostFormValue("everywhere") == "1"
 	d, err := m.logout(r.Context(), r, everywhere)
+	if errors.Is(err, errEverywhereUnknown) {
+		clearSessionCookie(w) // this browser's session is gone either way
+		m.failWith(w, r, http.StatusConflict, reasonNoSession, "Your session here had "+
+			"already ended, so your other devices are still signed in. Sign in again, "+
+			"then sign out everywhere.", err)
+		return
+	}
 	if err != nil {
 		m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
 		return
@@ -51,6 +58,9 @@ func (m *Middleware) Logout(ctx context.Context, r *http.Request) error {
 // user's) and returns the destroyed session's data when it could be read.
 func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere bool) (*sessionData, error) {
 	id := m.readCookie(r)
+	if id == nil && everywhere {
+		return nil, errEverywhereUnknown
+	}
 	if id == nil {
 		return nil, nil
 	}
@@ -69,29 +79,36 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere boo
 	return d, nil
 }
 
-// logoutEverywhere destroys every session of d's user, and the browser's
-// own session key in any case. The subject is needed first: without it
-// (peekErr), "everywhere" cannot be done, and the cookie must stay for a
-// retry that can.
+// errEverywhereUnknown means "log out everywhere" came from a browser whose
+// own session had already ended (or does not open): who its user was is
+// unknown, so their other sessions cannot be found.
+var errEverywhereUnknown = errors.New("zenkey: logout everywhere: the browser's session had already ended")
+
+// logoutEverywhere destroys every session of d's user, then the browser's
+// own session. The subject is needed first: when the store cannot say it
+// (peekErr), the cookie must stay for a retry that can; when the session
+// is gone, nothing tells whose other sessions to end, and saying "signed
+// out everywhere" would be a lie.
 func (m *Middleware) logoutEverywhere(ctx context.Context, key string, d *sessionData, peekErr error) error {
 	if peekErr != nil {
 		return errors.Join(errors.New("zenkey: logout everywhere: session unreadable"), peekErr)
 	}
-	n := 0
-	if d != nil {
-		var err error
-		if n, err = m.logoutSubject(ctx, d.Subject); err != nil {
-			return err
+	if d == nil {
+		if err := m.store.Delete(ctx, key); err != nil {
+			return errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
 		}
+		return errEverywhereUnknown
+	}
+	n, err := m.logoutSubject(ctx, d.Subject)
+	if err != nil {
+		return err
 	}
 	if err := m.store.Delete(ctx, key); err != nil {
 		return errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: signed out everywhere",
 		Event{Kind: EventLogout, Reason: "everywhere", Sessions: n})
-	if d != nil {
-		m.revokeLater(d)
-	}
+	m.revokeLater(d)
 	return nil
 }
 
@@ -107,7 +124,7 @@ func (m *Middleware) peek(ctx context.Context, key string) (*sessionData, error)
 		return nil, err
 	}
 	d, err := m.openSession(rec)
-	if err != nil {
+	if err != nil || !rec.Live(m.now()) {
 		return nil, nil
 	}
 	return d, nil

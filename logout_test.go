@@ -111,6 +111,28 @@ func TestLogoutEverywhere(t *testing.T) {
 	assert.False(t, h.signedIn(laptop), "the other device's session is gone too")
 }
 
+// TestLogoutEverywhereNeedsALiveSession: a browser whose own session had
+// already ended cannot say whose sessions to end. It is told so, never
+// "signed out everywhere" while the user's other devices stay signed in.
+func TestLogoutEverywhereNeedsALiveSession(t *testing.T) {
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.AllowLogoutEverywhere = true
+		o.IdleTimeout = 10 * time.Minute
+	})
+	h.login()
+	h.clock.Advance(9 * time.Minute)
+	laptop := h.newBrowser()
+	h.do(laptop, http.MethodGet, "/profile", true)
+	h.clock.Advance(2 * time.Minute) // the first browser's session ended
+
+	p := h.postForm(h.browser, "/auth/logout", url.Values{"everywhere": {"1"}})
+
+	assert.Equal(t, http.StatusConflict, p.status)
+	assert.Contains(t, p.body, "other devices are still signed in")
+	assert.Empty(t, h.cookies(h.browser), "the ended session's cookie is cleared")
+	assert.True(t, h.signedIn(laptop), "and nothing claimed the laptop was signed out")
+}
+
 func TestLogoutSubjectAPI(t *testing.T) {
 	h := newHarness(t, nil)
 	h.login()
