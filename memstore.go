@@ -153,13 +153,13 @@ func (m *MemoryStore) Delete(_ context.Context, key string) error {
 }
 
 // DeleteSubject removes every record whose Subject is subject, and reports
-// how many it removed. An empty subject removes nothing.
+// how many live ones it removed. An empty subject removes nothing.
 func (m *MemoryStore) DeleteSubject(_ context.Context, subject string) (int, error) {
 	return m.deleteIndexed(subject, func(s *memShard) keySets { return s.subjects }), nil
 }
 
-// DeleteSID removes every record whose SID is sid, and reports how many it
-// removed. An empty sid removes nothing.
+// DeleteSID removes every record whose SID is sid, and reports how many
+// live ones it removed. An empty sid removes nothing.
 func (m *MemoryStore) DeleteSID(_ context.Context, sid string) (int, error) {
 	return m.deleteIndexed(sid, func(s *memShard) keySets { return s.sids }), nil
 }
@@ -269,12 +269,16 @@ func (s *memShard) remove(i int32) {
 }
 
 func (s *memShard) deleteIndexed(v string, sets func(*memShard) keySets) int {
+	now := time.Now().UnixMilli()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for keys := sets(s)[v]; len(keys) > 0; keys = sets(s)[v] {
-		s.remove(s.pos[keys[len(keys)-1]])
-		n++
+		i := s.pos[keys[len(keys)-1]]
+		if s.entries[i].live(now) {
+			n++
+		}
+		s.remove(i)
 	}
 	return n
 }

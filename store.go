@@ -104,10 +104,11 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 
 	// DeleteSubject removes every record whose Subject equals subject and
-	// reports how many it removed.
+	// reports how many live ones it removed: records that had already
+	// ended go too, uncounted.
 	DeleteSubject(ctx context.Context, subject string) (int, error)
 
 	// DeleteSID removes every record whose SID equals sid and reports how
-	// many it removed.
+	// many live ones it removed, as DeleteSubject does.
 	DeleteSID(ctx context.Context, sid string) (int, error)
 }

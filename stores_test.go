@@ -89,7 +89,7 @@ func openPostgres(t testing.TB) func() zenkey.Store {
 	return func() zenkey.Store {
 		s, err := pgstore.New(ctx, pool, pgstore.Options{Table: table})
 		require.NoError(t, err)
-		t.Cleanup(s.Close)
+		t.Cleanup(func() { s.Close() })
 		return s
 	}
 }

@@ -58,7 +58,7 @@ func newStore(tb testing.TB, pool *pgxpool.Pool, opts pgstore.Options) *pgstore.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(s.Close)
+	tb.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -87,7 +87,7 @@ func TestTwoInstances(t *testing.T) {
 				t.Errorf("New: %v", err)
 				return
 			}
-			t.Cleanup(s.Close)
+			t.Cleanup(func() { s.Close() })
 			stores[i] = s
 		})
 	}

@@ -29,13 +29,14 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 }
 
 // Close stops the sweeper and waits for it. It does not close the pool,
-// which the caller owns.
-func (s *Store) Close() {
-	if s.stop == nil {
-		return
+// which the caller owns. It always returns nil: the store is an
+// [io.Closer] like the other stores.
+func (s *Store) Close() error {
+	if s.stop != nil {
+		s.stop()
+		<-s.done
 	}
-	s.stop()
-	<-s.done
+	return nil
 }
 
 // startSweeper starts a goroutine that sweeps every interval, unless the

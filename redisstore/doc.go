@@ -41,6 +41,17 @@
 // and RouteRandomly options off. A replica may still hold a session that
 // was just deleted, and Get would bring it back for a moment.
 //
+// # Durability
+//
+// A logout is final only if the server keeps the deletion: Redis confirms
+// a DEL once it holds it in memory. A server that restarts from a snapshot
+// taken before the DEL, or a replica promoted before it received the DEL,
+// brings the session back until its TTL. Where that matters, run Redis
+// with appendonly yes and appendfsync always, and fail over only to a
+// replica that is known to be in sync. Redis without persistence (as in
+// tests) loses every session on a restart, which is safe: the users sign
+// in again.
+//
 // # Example
 //
 //	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})

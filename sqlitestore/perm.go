@@ -96,8 +96,9 @@ func restrictSidecars(path string) error {
 	return nil
 }
 
-// checkPrivate returns an error that says how to fix it if other users can
-// read, write or search (for a directory) or execute (for a file) path.
+// checkPrivate returns an error that says how to fix it if path belongs to
+// another user, or if other users can read, write or search (for a
+// directory) or execute (for a file) it.
 //
 // Windows has no such mode bits: Go reports 0666 for every writable file
 // there, and the file's access control list is not checked.
@@ -105,6 +106,9 @@ func checkPrivate(path string) error {
 	info, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("zenkey/sqlitestore: %w", err)
+	}
+	if err := checkOwner(path, info); err != nil {
+		return err
 	}
 	perm := info.Mode().Perm()
 	if perm&0o077 == 0 || runtime.GOOS == "windows" {

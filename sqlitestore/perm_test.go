@@ -139,3 +139,36 @@ func writeFile(t *testing.T, path string, mode fs.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenRefusesAnotherUsersFile: a private mode protects nothing when
+// the file or its directory is someone else's. Only root can give a file
+// away, so the test needs root (CI runs as root).
+func TestOpenRefusesAnotherUsersFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown a file to another user")
+	}
+	const nobody = 65534
+	for _, mine := range []string{"dir", "file"} {
+		t.Run("not my "+mine, func(t *testing.T) {
+			dir := filepath.Join(privateDir(t), "sessions")
+			path := filepath.Join(dir, "zenkey.db")
+			mkdir(t, dir, 0o700)
+			writeFile(t, path, 0o600)
+			theirs := map[string]string{"dir": dir, "file": path}[mine]
+			if err := os.Chown(theirs, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+
+			s, err := sqlitestore.Open(path)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			want := fmt.Sprintf("zenkey/sqlitestore: %s belongs to user %d, not to this process's user 0; run: chown 0 %s",
+				theirs, nobody, theirs)
+			if err.Error() != want {
+				t.Errorf("Open: %v\nwant: %s", err, want)
+			}
+		})
+	}
+}

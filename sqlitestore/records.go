@@ -32,9 +32,13 @@ const (
 		subject = :subject, sid = :sid, lease_until = :lease_until, blob = :blob
 	WHERE key = :key AND version = :version AND min(idle_deadline, absolute_deadline) > :now`
 
-	deleteQuery        = `DELETE FROM records WHERE key = :key`
-	deleteSubjectQuery = `DELETE FROM records WHERE subject = :v AND subject <> ''`
-	deleteSIDQuery     = `DELETE FROM records WHERE sid = :v AND sid <> ''`
+	deleteQuery = `DELETE FROM records WHERE key = :key`
+	// The indexed deletes answer a row per record removed: whether it was
+	// live, so that only live ones are counted.
+	deleteSubjectQuery = `DELETE FROM records WHERE subject = :v AND subject <> ''
+	RETURNING min(idle_deadline, absolute_deadline) > :now`
+	deleteSIDQuery = `DELETE FROM records WHERE sid = :v AND sid <> ''
+	RETURNING min(idle_deadline, absolute_deadline) > :now`
 
 	sweepQuery = `DELETE FROM records WHERE rowid IN (
 		SELECT rowid FROM records
@@ -142,13 +146,13 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 // DeleteSubject removes every record whose Subject is subject, and reports
-// how many it removed. An empty subject removes nothing.
+// how many live ones it removed. An empty subject removes nothing.
 func (s *Store) DeleteSubject(ctx context.Context, subject string) (int, error) {
 	return deleteBy(ctx, s.stmts.deleteSubject, "subject", subject)
 }
 
-// DeleteSID removes every record whose SID is sid, and reports how many it
-// removed. An empty sid removes nothing.
+// DeleteSID removes every record whose SID is sid, and reports how many
+// live ones it removed. An empty sid removes nothing.
 func (s *Store) DeleteSID(ctx context.Context, sid string) (int, error) {
 	return deleteBy(ctx, s.stmts.deleteSID, "sid", sid)
 }
@@ -157,11 +161,32 @@ func deleteBy(ctx context.Context, stmt *sql.Stmt, field, v string) (int, error)
 	if v == "" {
 		return 0, nil
 	}
-	n, err := affected(stmt.ExecContext(ctx, sql.Named("v", v)))
+	rows, err := stmt.QueryContext(ctx, sql.Named("v", v), sql.Named("now", now()))
 	if err != nil {
 		return 0, fmt.Errorf("zenkey/sqlitestore: delete by %s: %w", field, err)
 	}
-	return int(n), nil
+	n, err := countTrue(rows)
+	if err != nil {
+		return 0, fmt.Errorf("zenkey/sqlitestore: delete by %s: %w", field, err)
+	}
+	return n, nil
+}
+
+// countTrue reads rows of one boolean column to the end and counts the true
+// ones. The statement is done only once its rows are.
+func countTrue(rows *sql.Rows) (int, error) {
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var live bool
+		if err := rows.Scan(&live); err != nil {
+			return n, err
+		}
+		if live {
+			n++
+		}
+	}
+	return n, rows.Err()
 }
 
 // recordArgs binds the columns that Create and Update both write.

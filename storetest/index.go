@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/zenkey-go/zenkey"
 )
@@ -29,7 +30,8 @@ func testDeleteSID(t *testing.T, s zenkey.Store) {
 
 // testDeleteIndexed files records under two values, a and b, and under the
 // empty value, moves two of them with Update, and checks that deleting by a
-// value removes exactly the records filed under it.
+// value removes exactly the records filed under it, and counts the live
+// ones: a record filed under a had ended when it was created.
 func testDeleteIndexed(t *testing.T, s zenkey.Store, ix index) {
 	a, b := randomHex(), randomHex()
 	filed := map[string][]*zenkey.Record{}
@@ -39,6 +41,10 @@ func testDeleteIndexed(t *testing.T, s zenkey.Store, ix index) {
 		mustCreate(t, s, r)
 		filed[v] = append(filed[v], r)
 	}
+	ended := newRecord()
+	ended.IdleDeadline = time.Now().Add(-time.Minute)
+	ix.set(ended, a)
+	mustCreate(t, s, ended)
 
 	// Move one record from b to a, and one from a to no value at all.
 	move := func(from, to string) {
