@@ -68,6 +68,14 @@ func TestMemoryStoreSweep(t *testing.T) {
 
 // BenchmarkMemoryStoreFootprint reports the heap a million records with
 // 1 KiB blobs take: the target is well under 2 GiB, 2147 bytes a record.
+// BenchmarkMemoryStore measures each operation alone; see
+// storetest.Benchmark.
+func BenchmarkMemoryStore(b *testing.B) {
+	s := zenkey.NewMemoryStore()
+	b.Cleanup(func() { s.Close() })
+	storetest.Benchmark(b, s)
+}
+
 func BenchmarkMemoryStoreFootprint(b *testing.B) {
 	const n = 1_000_000
 	for b.Loop() {

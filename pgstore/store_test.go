@@ -254,18 +254,8 @@ func TestSweeper(t *testing.T) {
 	s.Close() // a no-op
 }
 
-func BenchmarkGet(b *testing.B) {
-	s := open(b)
-	r := newRecord()
-	if err := s.Create(b.Context(), r); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, err := s.Get(b.Context(), r.Key); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+// BenchmarkStore measures each operation alone; see storetest.Benchmark.
+func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, open(b)) }
 
 // countRows returns how many rows table has.
 func countRows(tb testing.TB, pool *pgxpool.Pool, table string) int {

@@ -203,18 +203,8 @@ func TestStaleEntries(t *testing.T) {
 	}
 }
 
-func BenchmarkGet(b *testing.B) {
-	s := open(b)
-	r := newRecord()
-	if err := s.Create(b.Context(), r); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, err := s.Get(b.Context(), r.Key); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+// BenchmarkStore measures each operation alone; see storetest.Benchmark.
+func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, open(b)) }
 
 // newRecord returns a live record with random key, subject and sid, and a
 // blob the size of a typical session's.

@@ -72,6 +72,11 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// BenchmarkStore measures each operation alone; see storetest.Benchmark.
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, openStore(b, filepath.Join(privateDir(b), "zenkey.db")))
+}
+
 func BenchmarkGet(b *testing.B) {
 	const n = 10_000
 	s := openStore(b, filepath.Join(privateDir(b), "zenkey.db"))
