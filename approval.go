@@ -37,7 +37,8 @@ type Approval struct {
 	// from, or "/". A form that should come back filled with what was
 	// approved can put the values in the path's query, when they are not
 	// secrets: they end up in the browser's history and the app's logs.
-	// Page loads (GET) always resume at their own URL.
+	// Page loads (GET) always resume at their own URL, or at "/" when
+	// that is not a local path.
 	ReturnTo func(r *http.Request) string
 
 	// MaxAge lets a request through without asking again when the user
@@ -67,7 +68,8 @@ var errNotApproved = errors.New("zenkey: the approval does not match the session
 // page is sent to approve and comes back to the same URL. A form post
 // cannot be replayed safely: the user gets a page that explains, starts
 // the approval and then returns them to the form (see
-// [Approval.ReturnTo]) to submit it again. API calls get 403.
+// [Approval.ReturnTo]) to submit it again. Any other request (an API
+// call, XHR or fetch, or a method no form sends) gets a plain-text 403.
 //
 // RequireApproval panics when a.Context is nil, as [http.Handle] does for
 // a nil handler: the mistake shows when the routes are set up.
@@ -106,10 +108,15 @@ func (m *Middleware) failTextTooLong(w http.ResponseWriter, r *http.Request, n i
 }
 
 // returnTo is where the browser comes back to after approving: a page load
-// to its own URL, the user of a form to the form.
+// to its own URL, the user of a form to the form; "/" when that is not a
+// path on this site. A router that keeps "//evil.example/" as sent would
+// otherwise have the approval redirect the browser off the site.
 func (a *Approval) returnTo(r *http.Request) string {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return r.URL.RequestURI()
+		if uri := r.URL.RequestURI(); isLocalPath(uri) {
+			return uri
+		}
+		return "/"
 	}
 	if a.ReturnTo != nil {
 		if path := a.ReturnTo(r); isLocalPath(path) {
@@ -170,9 +177,12 @@ func textHash(text string) string {
 }
 
 // askApproval starts an approval flow for the session and the action and
-// sends the browser to the provider, or explains.
+// sends the browser to the provider, or explains. Only a person can
+// approve: anything but a browser's page load or form post gets 403 and
+// starts nothing, so that a script cannot push a real login out of the
+// browser's login cookie.
 func (m *Middleware) askApproval(w http.ResponseWriter, r *http.Request, s *Session, text, returnTo string) {
-	if !isNavigation(r) && r.Method == http.MethodGet || r.Header.Get("X-Requested-With") != "" {
+	if !isNavigation(r) && !isFormPost(r) {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "zenkey: this action needs the user's approval", http.StatusForbidden)
 		return

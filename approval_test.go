@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -218,4 +219,111 @@ func TestRequireApprovalPanicsWithoutContext(t *testing.T) {
 	assert.PanicsWithValue(t, "zenkey: RequireApproval: Approval.Context is nil", func() {
 		h.zk.RequireApproval(zenkey.Approval{}, http.NotFoundHandler())
 	})
+}
+
+// TestApprovalResumesAtLocalPathsOnly: a page load resumes at its own URL
+// after the approval, but only when that is a path on this site. A router
+// that keeps "//evil.example/" as sent must not turn the approval into an
+// open redirect.
+func TestApprovalResumesAtLocalPathsOnly(t *testing.T) {
+	h := newHarness(t, nil)
+	h.login()
+	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin") })
+	approve := h.zk.RequireApproval(zenkey.Approval{
+		Context: func(*http.Request) string { return "Open the admin area" },
+	}, admin)
+	h.app.Config.Handler = h.zk.Handler(approve) // no ServeMux to clean the path
+
+	var left *url.URL
+	b := *h.browser
+	b.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == "evil.example" {
+			left = req.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	p := h.do(&b, http.MethodGet, h.app.URL+"//evil.example/", true)
+
+	assert.Nil(t, left, "the approval sent the browser off the site")
+	assert.Equal(t, h.app.URL+"/", p.url.String(), "it resumed at the home page instead")
+}
+
+// TestApprovalRefusesScriptsAndAPIClients: only a browser's page load or
+// form post starts an approval. Anything else gets a plain 403 and starts
+// nothing: no pending login in the store or in the login cookie, where it
+// could push out a real one, and no page meant for a person.
+func TestApprovalRefusesScriptsAndAPIClients(t *testing.T) {
+	html := "text/html,application/xhtml+xml"
+	tests := []struct {
+		name    string
+		method  string
+		headers map[string]string
+	}{
+		{"JSON POST", http.MethodPost, map[string]string{
+			"Accept": "application/json", "Content-Type": "application/json"}},
+		{"POST accepting anything", http.MethodPost, map[string]string{"Accept": "*/*"}},
+		{"XHR form POST", http.MethodPost, map[string]string{
+			"Accept": html, "X-Requested-With": "XMLHttpRequest"}},
+		{"fetch POST accepting HTML", http.MethodPost, map[string]string{
+			"Accept": html, "Sec-Fetch-Mode": "cors"}},
+		{"fetch GET accepting HTML", http.MethodGet, map[string]string{
+			"Accept": html, "Sec-Fetch-Mode": "same-origin"}},
+		{"XHR GET accepting HTML", http.MethodGet, map[string]string{
+			"Accept": html, "X-Requested-With": "XMLHttpRequest"}},
+		{"JSON GET", http.MethodGet, map[string]string{"Accept": "application/json"}},
+		{"PUT accepting HTML", http.MethodPut, map[string]string{"Accept": html}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			sent := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "sent") })
+			h.mux.Handle("/api/transfer", h.zk.RequireApproval(zenkey.Approval{
+				Context: func(*http.Request) string { return transferText },
+			}, sent))
+			h.login()
+			authorizes := h.idp.Calls(zenkeytest.Authorize)
+			tt.headers["Origin"] = h.app.URL
+
+			p := h.send(h.browser, tt.method, "/api/transfer", tt.headers)
+
+			assert.Equal(t, http.StatusForbidden, p.status, p.body)
+			assert.True(t, strings.HasPrefix(p.header.Get("Content-Type"), "text/plain"), p.header)
+			for _, c := range p.header.Values("Set-Cookie") {
+				assert.False(t, strings.HasPrefix(c, "__Host-zenkey-login="), "no approval started")
+			}
+			assert.Equal(t, authorizes, h.idp.Calls(zenkeytest.Authorize))
+		})
+	}
+	t.Run("browser form post", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.transferRoutes(0)
+		h.login()
+		p := h.send(h.browser, http.MethodPost, "/transfer", map[string]string{
+			"Accept": html, "Sec-Fetch-Mode": "navigate", "Origin": h.app.URL,
+			"Content-Type": "application/x-www-form-urlencoded"})
+		assert.Equal(t, http.StatusForbidden, p.status)
+		assert.Contains(t, p.body, "Approve with ZenKey", "a person is asked to approve")
+	})
+}
+
+// TestApprovalIsBoundToItsSession: an approval asked in one session and
+// finished after the user logged out and in again is refused. The new
+// session did not ask for it, and the old one is gone.
+func TestApprovalIsBoundToItsSession(t *testing.T) {
+	h := newHarness(t, nil)
+	h.transferRoutes(0)
+	h.login()
+	asked := h.postTransfer()
+	require.Equal(t, http.StatusForbidden, asked.status)
+
+	h.do(h.browser, http.MethodPost, "/auth/logout", true)
+	require.False(t, h.signedIn(h.browser))
+	h.login()
+	require.True(t, h.signedIn(h.browser))
+	p := h.approveFromPage(asked)
+
+	assert.Equal(t, http.StatusBadRequest, p.status, p.body)
+	assert.Equal(t, http.StatusForbidden, h.postTransfer().status, "no approval in the new session")
+	assert.True(t, h.signedIn(h.browser), "a refused approval does not end the session")
 }

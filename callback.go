@@ -237,9 +237,9 @@ func (m *Middleware) tokenExpiry(tok *oauth2.Token) time.Time {
 
 func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *verifiedToken) *sessionData {
 	expiry := m.tokenExpiry(tok)
-	var authTime int64
-	if v.claims.AuthTime != nil {
-		authTime, _ = v.claims.AuthTime.Int64()
+	var authTime int64 // read as checkLoginAuthTime will: 1.7e9 is a time too
+	if at, ok := unixTime(v.claims.AuthTime); ok {
+		authTime = at.Unix()
 	}
 	cid, _ := tok.Extra("correlation_id").(string)
 	var strong time.Time

@@ -34,21 +34,31 @@ type tokenTransport struct {
 	base http.RoundTripper
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. The base transport closes the
+// request body, possibly after it returned: the body may still stream to
+// an API that answered first. RoundTrip closes it itself only when it
+// refuses the request.
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		defer req.Body.Close()
-	}
 	if !t.s.m.allowedOrigin(req.URL) {
+		closeBody(req)
 		return nil, fmt.Errorf("zenkey: refusing to send the session's token to %s: not in Options.APIOrigins", origin(req.URL))
 	}
 	d, err := t.s.fresh(req.Context())
 	if err != nil {
+		closeBody(req)
 		return nil, err
 	}
 	out := req.Clone(req.Context())
 	setTokenHeaders(out.Header, d, t.s.m.opts.IDTokenHeader)
 	return t.base.RoundTrip(out)
+}
+
+// closeBody closes the body of a request that will not be sent, as a
+// RoundTripper must.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
 }
 
 // setTokenHeaders puts the session's tokens in h, replacing whatever

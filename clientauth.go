@@ -23,7 +23,10 @@ import (
 // With Options.ClientKeyFile the app authenticates to the token and
 // revocation endpoints with private_key_jwt (RFC 7523) instead of a secret:
 // each request carries a fresh RS256 assertion with iss = sub = client_id,
-// aud = the endpoint, a unique jti and a one-minute lifetime.
+// aud = the provider's token endpoint, a unique jti and a one-minute
+// lifetime. The aud is the token endpoint at the revocation endpoint too:
+// ZenKey and OpenID Connect Core (section 9) name it for every assertion,
+// and a carrier refuses another.
 
 const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -69,6 +72,9 @@ func (m *Middleware) newTokenClient() (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.tokenEndpointFor = func(revocation string) (string, bool) {
+		return m.providers.tokenEndpointFor(revocation)
+	}
 	return &http.Client{Transport: t, Timeout: m.opts.HTTPClient.Timeout}, nil
 }
 
@@ -79,6 +85,10 @@ type assertionTransport struct {
 	signer   jose.Signer
 	clientID string
 	now      func() time.Time
+
+	// tokenEndpointFor returns the token endpoint of the provider whose
+	// revocation endpoint is the given URL.
+	tokenEndpointFor func(revocation string) (string, bool)
 }
 
 func newAssertionTransport(base http.RoundTripper, key *rsa.PrivateKey, kid, clientID string, now func() time.Time) (*assertionTransport, error) {
@@ -101,13 +111,17 @@ func (t *assertionTransport) RoundTrip(req *http.Request) (*http.Response, error
 	body, err := io.ReadAll(io.LimitReader(req.Body, 64<<10))
 	req.Body.Close()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zenkey: token request: %w", err)
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, fmt.Errorf("zenkey: token request: %w", err)
 	}
-	assertion, err := t.assertion(req.URL)
+	aud, err := t.audience(req.URL, form)
+	if err != nil {
+		return nil, err
+	}
+	assertion, err := t.assertion(aud)
 	if err != nil {
 		return nil, err
 	}
@@ -126,15 +140,50 @@ func (t *assertionTransport) RoundTrip(req *http.Request) (*http.Response, error
 	return t.base.RoundTrip(out)
 }
 
-// assertion signs a one-minute assertion for the endpoint.
-func (t *assertionTransport) assertion(endpoint *url.URL) (string, error) {
-	aud := *endpoint
-	aud.RawQuery, aud.Fragment = "", ""
+// audience is the aud of the assertion for a request: the provider's token
+// endpoint. A token request (it has a grant_type) is sent there already;
+// any other request is a revocation, and is refused unless a provider has
+// its URL as revocation endpoint: no assertion is made for an unknown
+// endpoint.
+func (t *assertionTransport) audience(endpoint *url.URL, form url.Values) (string, error) {
+	target := endpointURL(endpoint)
+	if form.Has("grant_type") {
+		return target, nil
+	}
+	if aud, ok := t.tokenEndpointFor(target); ok {
+		return aud, nil
+	}
+	return "", fmt.Errorf("zenkey: %s is no provider's revocation endpoint: no client assertion is made for it", target)
+}
+
+// endpointURL is an endpoint's URL without query or fragment.
+func endpointURL(u *url.URL) string {
+	e := *u
+	e.RawQuery, e.Fragment, e.RawFragment = "", "", ""
+	return e.String()
+}
+
+// tokenEndpointFor returns the token endpoint of the cached provider whose
+// revocation endpoint is revocation.
+func (c *providerCache) tokenEndpointFor(revocation string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.by {
+		u, err := url.Parse(p.revocationURL)
+		if p.revocationURL != "" && err == nil && endpointURL(u) == revocation {
+			return p.oauth.Endpoint.TokenURL, true
+		}
+	}
+	return "", false
+}
+
+// assertion signs a one-minute assertion for the audience aud.
+func (t *assertionTransport) assertion(aud string) (string, error) {
 	now := t.now()
 	claims := jwt.Claims{
 		Issuer:   t.clientID,
 		Subject:  t.clientID,
-		Audience: jwt.Audience{aud.String()},
+		Audience: jwt.Audience{aud},
 		ID:       randomString(24),
 		IssuedAt: jwt.NewNumericDate(now),
 		Expiry:   jwt.NewNumericDate(now.Add(time.Minute)),

@@ -1,6 +1,8 @@
 package zenkey_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -20,14 +22,25 @@ import (
 
 // clientKeyFile writes a fresh RSA key as PKCS#8 PEM with the given mode.
 func clientKeyFile(t *testing.T, mode os.FileMode) (string, *rsa.PrivateKey) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
+	key := newRSAKey(t)
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	require.NoError(t, err)
+	block := &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+	return writeKeyFile(t, mode, pem.EncodeToMemory(block)), key
+}
+
+func newRSAKey(t *testing.T) *rsa.PrivateKey {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	return key
+}
+
+// writeKeyFile writes data as a key file with the given mode.
+func writeKeyFile(t *testing.T, mode os.FileMode, data []byte) string {
 	path := filepath.Join(t.TempDir(), "client.pem")
-	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), mode))
+	require.NoError(t, os.WriteFile(path, data, mode))
 	require.NoError(t, os.Chmod(path, mode))
-	return path, key
+	return path
 }
 
 func TestPrivateKeyJWT(t *testing.T) {
@@ -48,6 +61,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	assert.Equal(t, h.idp.Issuer+"/token", audienceOf(c["aud"]))
 	assert.NotEmpty(t, c["jti"])
 	assert.LessOrEqual(t, c["exp"].(float64)-c["iat"].(float64), 60.0, "short-lived")
+	assert.Equal(t, "client-key-1", h.idp.LastClientAssertionKeyID(), "Options.ClientKeyID")
 
 	h.clock.Advance(30 * time.Minute)
 	assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body, "refresh authenticates too")
@@ -56,6 +70,8 @@ func TestPrivateKeyJWT(t *testing.T) {
 	h.do(h.browser, http.MethodPost, "/auth/logout", true)
 	h.zk.WaitRevocations()
 	assert.Equal(t, 2, h.idp.RevokedCount(), "revocation authenticates too")
+	assert.Equal(t, h.idp.Issuer+"/token", audienceOf(h.idp.LastClientAssertion()["aud"]),
+		"every assertion is for the token endpoint, the revocation's too")
 }
 
 func audienceOf(v any) string {
@@ -84,6 +100,51 @@ func TestPrivateKeyJWTWithTheWrongKeyIsRefused(t *testing.T) {
 
 	assert.Equal(t, http.StatusBadRequest, p.status)
 	assert.False(t, h.signedIn(h.browser))
+}
+
+// TestClientKeyFileFormats loads an RSA key in either PEM encoding, and
+// refuses anything else with a message that says what is wrong.
+func TestClientKeyFileFormats(t *testing.T) {
+	rsaKey := newRSAKey(t)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(rsaKey)
+	require.NoError(t, err)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ec, err := x509.MarshalPKCS8PrivateKey(ecKey)
+	require.NoError(t, err)
+
+	tests := []struct {
+		name string
+		pem  []byte
+		err  string // "": the key signs the login's assertions
+	}{
+		{"PKCS#1", pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY",
+			Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}), ""},
+		{"PKCS#8", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), ""},
+		{"EC key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ec}),
+			"is not an RSA private key"},
+		{"no PEM", []byte("not a key"), "holds no PEM block"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeKeyFile(t, 0o600, tt.pem)
+			if tt.err != "" {
+				o := validOptions()
+				o.ClientKeyFile = path
+				_, err := zenkey.New(o)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.err)
+				return
+			}
+			h := newHarness(t, func(o *zenkey.Options) {
+				o.ClientSecret = ""
+				o.ClientKeyFile = path
+			})
+			h.idp.SetClientKey(&rsaKey.PublicKey, true)
+			assert.Equal(t, http.StatusOK, h.login().status, "signed in with a client assertion")
+			assert.Empty(t, h.idp.LastClientAssertionKeyID(), "no kid without Options.ClientKeyID")
+		})
+	}
 }
 
 func TestClientKeyFileMustBePrivate(t *testing.T) {

@@ -67,11 +67,10 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	if err != nil {
 		return nil, reject(reasonTokenInvalid, "zenkey: id_token: %w", err)
 	}
-	var c idClaims
-	if err := tok.Claims(&c); err != nil {
-		return nil, reject(reasonTokenClaims, "zenkey: id_token claims: %w", err)
+	c, err := decodeClaims(tok)
+	if err != nil {
+		return nil, err
 	}
-	_ = tok.Claims(&c.raw) // decoded once already above
 	v := &verifiedToken{raw: raw, token: tok, claims: c}
 	for _, check := range []func(*verifiedToken, *expectation) error{
 		m.checkParty, m.checkTimes, m.checkNonce, checkAccessTokenHash, checkACR, checkNotLogout,
@@ -86,6 +85,20 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 		}
 	}
 	return v, nil
+}
+
+// decodeClaims copies the token's claims once, as the raw JSON that the
+// checks reading other claims use, and decodes from that copy the claims
+// the checks read.
+func decodeClaims(tok *oidc.IDToken) (idClaims, error) {
+	var c idClaims
+	if err := tok.Claims(&c.raw); err != nil {
+		return c, reject(reasonTokenClaims, "zenkey: id_token claims: %w", err)
+	}
+	if err := json.Unmarshal(c.raw, &c); err != nil {
+		return c, reject(reasonTokenClaims, "zenkey: id_token claims: %w", err)
+	}
+	return c, nil
 }
 
 // isLogoutTyp reports whether a JOSE typ names a logout token, in any case
@@ -192,8 +205,7 @@ func checkContinuity(v *verifiedToken, prev *sessionData) error {
 		return reject(reasonTokenClaims, "zenkey: refreshed id_token names another issuer or subject")
 	}
 	var before struct {
-		Aud      audience     `json:"aud"`
-		AuthTime *json.Number `json:"auth_time"`
+		Aud audience `json:"aud"`
 	}
 	claims, err := prev.claims()
 	if err == nil {
@@ -205,8 +217,24 @@ func checkContinuity(v *verifiedToken, prev *sessionData) error {
 	if !slices.Equal(before.Aud, v.token.Audience) {
 		return reject(reasonTokenClaims, "zenkey: refreshed id_token has another audience")
 	}
-	if v.claims.AuthTime != nil && before.AuthTime != nil && *v.claims.AuthTime != *before.AuthTime {
-		return reject(reasonTokenClaims, "zenkey: refreshed id_token changed auth_time")
+	return checkLoginAuthTime(v, prev)
+}
+
+// checkLoginAuthTime checks a refreshed id_token's auth_time against the
+// login's, which the session keeps apart (sessionData.AuthTime, 0 when the
+// login's id_token had none) and which no refresh writes. The session's
+// id_token is no reference: a refresh that omitted auth_time replaced it,
+// and the next could then claim any.
+//
+// Providers often omit auth_time on refresh: that is accepted, as it
+// changes nothing the session keeps. An auth_time that is there must be
+// the login's, so after a login without one, none is accepted.
+func checkLoginAuthTime(v *verifiedToken, prev *sessionData) error {
+	if v.claims.AuthTime == nil {
+		return nil
+	}
+	if at, ok := unixTime(v.claims.AuthTime); !ok || prev.AuthTime == 0 || at.Unix() != prev.AuthTime {
+		return reject(reasonTokenClaims, "zenkey: refreshed id_token changed the login's auth_time")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package zenkey
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -48,14 +47,14 @@ func New(opts Options) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	redirect, _ := url.Parse(o.RedirectURL) // validated
+	redirect, _ := url.Parse(o.RedirectURL) // validated, with a path
 	m := &Middleware{
 		opts:         o,
 		store:        o.Store,
 		keys:         keys,
 		log:          o.Logger,
 		now:          o.Now,
-		callbackPath: cmp.Or(redirect.Path, "/"),
+		callbackPath: redirect.Path,
 	}
 	if o.Issuer != "" {
 		m.backchannelPath = o.BackchannelLogoutPath
@@ -247,9 +246,20 @@ func minTime(a, b time.Time) time.Time {
 // isNavigation reports whether r is a browser loading a page, which may be
 // redirected to login, as opposed to a script or API client.
 func isNavigation(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
-	}
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && fromBrowserPage(r)
+}
+
+// isFormPost reports whether r is a browser submitting a form, which may be
+// answered with a page for the user.
+func isFormPost(r *http.Request) bool {
+	return r.Method == http.MethodPost && fromBrowserPage(r)
+}
+
+// fromBrowserPage reports whether r would show its answer as the browser's
+// page: it accepts HTML, no script marked it as its own (X-Requested-With),
+// and its fetch metadata, which browsers send and scripts cannot forge
+// from a page, says it is a navigation when it is there.
+func fromBrowserPage(r *http.Request) bool {
 	if r.Header.Get("X-Requested-With") != "" {
 		return false
 	}

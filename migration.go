@@ -103,7 +103,7 @@ func (m *Middleware) verifyPortToken(ctx context.Context, raw, newSubject string
 	}
 	var c portClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return "", err
+		return "", fmt.Errorf("zenkey: port token claims: %w", err)
 	}
 	return c.Subject, m.checkPortClaims(&c, p.issuer, newSubject)
 }
@@ -140,11 +140,11 @@ func (m *Middleware) checkPortClaims(c *portClaims, issuer, newSubject string) e
 func peekClaims(raw string) (*portClaims, error) {
 	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zenkey: port token payload: %w", err)
 	}
 	var c portClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zenkey: port token claims: %w", err)
 	}
 	return &c, nil
 }

@@ -1,6 +1,7 @@
 package zenkey_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -29,6 +30,25 @@ func TestCarrierMigrationProvesPreviousSubjects(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.login().status)
 
 	assert.Equal(t, oldSubject, h.do(h.browser, http.MethodGet, "/previous", false).body)
+}
+
+// TestClaimsLeaveOutPortTokens: an app that shows or logs every claim
+// never shows a port token, a JWT.
+func TestClaimsLeaveOutPortTokens(t *testing.T) {
+	h := newHarness(t, nil)
+	h.mux.Handle("/claims", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var claims map[string]any
+		if err := zenkey.SessionFromContext(r.Context()).Claims(&claims); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, aka := claims["aka"]
+		fmt.Fprintf(w, "sub=%v aka=%v", claims["sub"], aka)
+	})))
+	h.idp.AddPreviousCarrier("311480", oldSubject)
+	require.Equal(t, http.StatusOK, h.login().status)
+
+	assert.Equal(t, "sub="+testSubject+" aka=false", h.do(h.browser, http.MethodGet, "/claims", false).body)
 }
 
 func TestCarrierMigrationRefusesBadPortTokens(t *testing.T) {

@@ -43,7 +43,8 @@ type Options struct {
 	// RedirectURL is the absolute callback URL registered with the provider,
 	// such as "https://app.example/auth/callback". It must use https unless
 	// its host is a loopback address or "localhost". The middleware serves
-	// the callback at its path. Required.
+	// the callback at its path, which must be its own: not "/", nor
+	// LoginPath, LogoutPath or BackchannelLogoutPath. Required.
 	RedirectURL string
 
 	// SecretKey is the master secret, at least 32 random bytes. The cookie
@@ -101,8 +102,8 @@ type Options struct {
 	AbsoluteTimeout time.Duration
 
 	// LoginPath and LogoutPath are the paths the middleware serves for
-	// starting a login and for logging out. Defaults "/auth/login" and
-	// "/auth/logout".
+	// starting a login and for logging out, each its own. Defaults
+	// "/auth/login" and "/auth/logout".
 	LoginPath  string
 	LogoutPath string
 
@@ -151,8 +152,13 @@ type Options struct {
 	// asks the provider.
 	UserInfoTTL time.Duration
 
-	// HTTPClient makes every call to the provider. Default a client with a
-	// 10 second timeout. Responses are read up to a size limit either way.
+	// HTTPClient makes every call to the provider: discovery, keys, code
+	// exchange, refresh, userinfo and revocation. Default a client with a
+	// 10 second timeout. A client whose Timeout is 0 is used through a copy
+	// with that 10 second timeout, so that no call to the provider can hang:
+	// set its Timeout to choose another. [Session.Client] uses its
+	// transport and timeout too. Responses are read up to a size limit
+	// either way.
 	HTTPClient *http.Client
 
 	// OnEvent, when set, receives every event (sign-ins, rejections with
@@ -200,9 +206,7 @@ func (o Options) withDefaults() Options {
 	o.BackchannelLogoutPath = cmp.Or(o.BackchannelLogoutPath, "/auth/backchannel-logout")
 	o.ClockLeeway = cmp.Or(o.ClockLeeway, time.Minute)
 	o.RefreshSkew = cmp.Or(o.RefreshSkew, time.Minute)
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
+	o.HTTPClient = boundedClient(o.HTTPClient)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -210,6 +214,26 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+// defaultProviderTimeout bounds each call to the provider when
+// Options.HTTPClient sets no timeout of its own.
+const defaultProviderTimeout = 10 * time.Second
+
+// boundedClient returns c when it has a timeout, or else a copy of c with
+// defaultProviderTimeout: a provider that never answers must not hold a
+// request, or a logout's revocation, forever. The copy leaves the app's
+// client as it was.
+func boundedClient(c *http.Client) *http.Client {
+	if c == nil {
+		return &http.Client{Timeout: defaultProviderTimeout}
+	}
+	if c.Timeout != 0 {
+		return c
+	}
+	bounded := *c
+	bounded.Timeout = defaultProviderTimeout
+	return &bounded
 }
 
 // validate reports every mistake in o (after defaults) at once, each saying
@@ -291,21 +315,42 @@ func (o *Options) validateSession() []error {
 	if o.ClockLeeway < 0 || o.ClockLeeway > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("zenkey: Options.ClockLeeway %v is outside 0 to 5 minutes", o.ClockLeeway))
 	}
-	for name, p := range map[string]string{
-		"Options.LoginPath":             o.LoginPath,
-		"Options.LogoutPath":            o.LogoutPath,
-		"Options.AfterLogoutURL":        o.AfterLogoutURL,
-		"Options.BackchannelLogoutPath": o.BackchannelLogoutPath,
-	} {
-		if !isLocalPath(p) {
-			errs = append(errs, fmt.Errorf("zenkey: %s %q must be a local path starting with /", name, p))
+	return append(errs, o.validatePaths()...)
+}
+
+// namedPath is a path option and its name, for the error messages.
+type namedPath struct{ name, path string }
+
+// validatePaths checks that the paths the middleware serves are local, and
+// that no two are the same: one would silently take the other's requests.
+func (o *Options) validatePaths() []error {
+	var errs []error
+	paths := []namedPath{
+		{"Options.LoginPath", o.LoginPath},
+		{"Options.LogoutPath", o.LogoutPath},
+		{"Options.BackchannelLogoutPath", o.BackchannelLogoutPath},
+	}
+	for _, p := range append(paths, namedPath{"Options.AfterLogoutURL", o.AfterLogoutURL}) {
+		if !isLocalPath(p.path) {
+			errs = append(errs, fmt.Errorf("zenkey: %s %q must be a local path starting with /", p.name, p.path))
+		}
+	}
+	if u, err := url.Parse(o.RedirectURL); err == nil && u.Path != "" && u.Path != "/" {
+		paths = append(paths, namedPath{"the path of Options.RedirectURL", u.Path})
+	}
+	for i, a := range paths {
+		for _, b := range paths[i+1:] {
+			if a.path == b.path {
+				errs = append(errs, fmt.Errorf("zenkey: %s and %s are both %q: give each its own path", a.name, b.name, a.path))
+			}
 		}
 	}
 	return errs
 }
 
 // checkRedirectURL accepts an absolute https URL, or http on loopback only:
-// the authorization code travels in this URL.
+// the authorization code travels in this URL. Its path is the callback's,
+// which the middleware serves itself: it cannot be the site's home page.
 func checkRedirectURL(raw string) error {
 	if raw == "" {
 		return errors.New("zenkey: Options.RedirectURL is empty: set the absolute callback URL registered with ZenKey, such as https://app.example/auth/callback")
@@ -316,6 +361,9 @@ func checkRedirectURL(raw string) error {
 	}
 	if u.Fragment != "" || u.RawQuery != "" {
 		return fmt.Errorf("zenkey: Options.RedirectURL %q must have no query or fragment", raw)
+	}
+	if u.Path == "" || u.Path == "/" {
+		return fmt.Errorf("zenkey: Options.RedirectURL %q has no path: the callback served there would take over the site's home page; use a path such as /auth/callback", raw)
 	}
 	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil

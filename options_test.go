@@ -57,6 +57,28 @@ func TestNewSaysWhatToFix(t *testing.T) {
 		{"absolute logout target", func(o *zenkey.Options) {
 			o.AfterLogoutURL = "https://evil.example"
 		}, "AfterLogoutURL"},
+		{"redirect without a path", func(o *zenkey.Options) {
+			o.RedirectURL = "https://app.example"
+		}, "would take over the site's home page"},
+		{"redirect to the home page", func(o *zenkey.Options) {
+			o.RedirectURL = "https://app.example/"
+		}, "would take over the site's home page"},
+		{"callback at the login path", func(o *zenkey.Options) {
+			o.RedirectURL = "https://app.example/auth/login"
+		}, `Options.LoginPath and the path of Options.RedirectURL are both "/auth/login"`},
+		{"callback at the logout path", func(o *zenkey.Options) {
+			o.LogoutPath = "/auth/callback"
+		}, `Options.LogoutPath and the path of Options.RedirectURL are both "/auth/callback"`},
+		{"callback at the back-channel logout path", func(o *zenkey.Options) {
+			o.Issuer = "https://idp.example"
+			o.BackchannelLogoutPath = "/auth/callback"
+		}, "Options.BackchannelLogoutPath and the path of Options.RedirectURL"},
+		{"login at the logout path", func(o *zenkey.Options) {
+			o.LoginPath = "/auth/logout"
+		}, `Options.LoginPath and Options.LogoutPath are both "/auth/logout"`},
+		{"logout at the back-channel logout path", func(o *zenkey.Options) {
+			o.LogoutPath = "/auth/backchannel-logout"
+		}, "Options.LogoutPath and Options.BackchannelLogoutPath"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,9 +1,14 @@
 package zenkey
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -70,7 +75,9 @@ func (m *Middleware) needsRefresh(d *sessionData) bool {
 }
 
 // refresh renews the session's tokens under its lease, or waits for the
-// caller holding the lease and returns its result.
+// caller holding the lease and returns its result. A wait that outlasts
+// the refresh's time is not reported: the callers that held the lease
+// meanwhile failed or were slow, and reported it.
 func (m *Middleware) refresh(ctx context.Context, key string) (*Record, *sessionData, error) {
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
 		rec, err := m.store.Get(ctx, key)
@@ -78,7 +85,7 @@ func (m *Middleware) refresh(ctx context.Context, key string) (*Record, *session
 			return nil, nil, ErrSessionEnded
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, m.storeFailed(ctx, reasonStore, err)
 		}
 		now := m.now()
 		if !rec.Live(now) {
@@ -86,7 +93,7 @@ func (m *Middleware) refresh(ctx context.Context, key string) (*Record, *session
 		}
 		d, err := m.openSession(rec)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, m.storeFailed(ctx, reasonVault, err)
 		}
 		switch {
 		case !m.needsRefresh(d):
@@ -103,7 +110,7 @@ func (m *Middleware) refresh(ctx context.Context, key string) (*Record, *session
 		if err := m.store.Update(ctx, rec); errors.Is(err, ErrConflict) {
 			continue // another caller took the lease, or logout
 		} else if err != nil {
-			return nil, nil, err
+			return nil, nil, m.storeFailed(ctx, reasonStore, err)
 		}
 		return m.refreshLeased(ctx, rec, d)
 	}
@@ -126,27 +133,72 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 	p, err := m.providers.get(ctx, d.MCCMNC)
 	if err != nil {
 		m.releaseLease(ctx, rec)
-		return nil, nil, err
+		return nil, nil, m.providerFailed(ctx, d, err)
 	}
-	tok, err := p.oauth.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, m.tokenClient),
-		&oauth2.Token{RefreshToken: string(d.RefreshToken), Expiry: time.Unix(1, 0)}).Token()
+	tok, err := m.redeemRefreshToken(ctx, p, d)
+	if reasonOf(err, "") == reasonRefresh {
+		return nil, nil, m.endSession(ctx, rec, err)
+	}
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			return nil, nil, m.endSession(ctx, rec, reject(reasonRefresh, "zenkey: refresh refused: invalid_grant"))
-		}
 		m.releaseLease(ctx, rec)
-		return nil, nil, reject(reasonProviderDown, "zenkey: refresh: %w", err)
+		return nil, nil, m.providerFailed(ctx, d, err)
 	}
 	idToken, err := m.checkRefreshed(ctx, p, d, tok)
 	if reasonOf(err, "") == reasonProviderDown {
 		m.keepRefreshToken(ctx, rec, d, tok)
-		return nil, nil, err
+		return nil, nil, m.providerFailed(ctx, d, err)
 	}
 	if err != nil {
 		return nil, nil, m.endSession(ctx, rec, err)
 	}
-	rec, next, err := m.storeRefreshed(ctx, rec, d, func(d *sessionData) {
+	rec, next, err := m.storeRefreshed(ctx, rec, d, m.refreshed(tok, idToken))
+	if err != nil {
+		return nil, nil, m.storeFailed(ctx, reasonStore, err)
+	}
+	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
+	return rec, next, nil
+}
+
+// redeemRefreshToken asks the provider for new tokens. ZenKey ties a
+// login's token and userinfo calls together by its correlation_id, which
+// the refresh request carries as the code exchange did. x/oauth2 builds
+// that request with no room for another parameter, and its Exchange would
+// add a code and a redirect_uri: the request goes instead through a client
+// that adds the one field to the form x/oauth2 wrote.
+func (m *Middleware) redeemRefreshToken(ctx context.Context, p *provider, d *sessionData) (*oauth2.Token, error) {
+	client := m.tokenClient
+	if d.CorrelationID != "" && m.opts.Issuer == "" {
+		client = withFormField(client, "correlation_id", d.CorrelationID)
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
+	expired := &oauth2.Token{RefreshToken: string(d.RefreshToken), Expiry: time.Unix(1, 0)}
+	tok, err := p.oauth.TokenSource(ctx, expired).Token()
+	if err != nil {
+		return nil, refreshError(err)
+	}
+	return tok, nil
+}
+
+// refreshError classifies a failed refresh request: the provider refused
+// the refresh token (invalid_grant: the session must end), refused the
+// request (provider_error), or failed, could not be reached or answered
+// garbage (provider_unavailable).
+func refreshError(err error) error {
+	var re *oauth2.RetrieveError
+	switch {
+	case !errors.As(err, &re) || re.ErrorCode == "":
+		return reject(reasonProviderDown, "zenkey: refresh: %w", err)
+	case re.ErrorCode == "invalid_grant":
+		return reject(reasonRefresh, "zenkey: refresh refused: invalid_grant")
+	case re.Response != nil && re.Response.StatusCode >= 500:
+		return reject(reasonProviderDown, "zenkey: refresh: %w", err)
+	}
+	return reject(reasonProviderError, "zenkey: refresh refused: %s", re.ErrorCode)
+}
+
+// refreshed is the change a refresh's new tokens make to the session.
+func (m *Middleware) refreshed(tok *oauth2.Token, idToken token) func(*sessionData) {
+	return func(d *sessionData) {
 		d.AccessToken = token(tok.AccessToken)
 		d.RefreshToken = token(tok.RefreshToken) // x/oauth2 keeps the old one if none came
 		d.TokenType = tok.TokenType
@@ -155,22 +207,27 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 		if idToken != "" {
 			d.IDToken = idToken
 		}
-	})
-	if err != nil {
-		return nil, nil, err
 	}
-	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
-	return rec, next, nil
 }
 
 // checkRefreshed checks a refresh's id_token, when there is one, against
 // the login's: same iss, sub and aud, the login's nonce or none, the same
 // auth_time, and every rule of a login. It returns the id_token, or ""
 // when the provider sent none and the login's stays.
+//
+// An id_token that is there but not a non-empty string (a number, an
+// object, "") is refused, as at login: taking it for none would skip every
+// check. OpenID Connect token responses are JSON, whose missing fields
+// x/oauth2 reports as nil; it would report a missing field of a
+// form-encoded answer as "", which is refused too.
 func (m *Middleware) checkRefreshed(ctx context.Context, p *provider, d *sessionData, tok *oauth2.Token) (token, error) {
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
+	field := tok.Extra("id_token")
+	if field == nil {
 		return "", nil
+	}
+	raw, _ := field.(string)
+	if raw == "" {
+		return "", reject(reasonMalformedToken, "zenkey: refreshed id_token is not a non-empty string")
 	}
 	_, err := m.verifyIDToken(ctx, p, raw, expectation{
 		nonce:       string(d.Nonce),
@@ -193,7 +250,7 @@ func (m *Middleware) keepRefreshToken(ctx context.Context, rec *Record, d *sessi
 	_, _, err := m.storeRefreshed(ctx, rec, d, func(d *sessionData) {
 		d.RefreshToken = token(tok.RefreshToken)
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrSessionEnded) {
 		m.emit(ctx, slog.LevelWarn, "zenkey: rotated refresh token not kept",
 			Event{Kind: EventStoreError, Reason: reasonOf(err, reasonStore), Err: err})
 	}
@@ -267,15 +324,82 @@ func (m *Middleware) releaseLease(ctx context.Context, rec *Record) {
 }
 
 // endSession destroys a session whose refresh showed it must end, and
-// returns ErrSessionEnded (joined with the store's error if it could not
-// confirm).
+// returns ErrSessionEnded joined with the cause. The session counts as
+// ended only once the store confirmed the delete. Until then its record
+// lives on, the error joins the store's as well, and the lease is given
+// back: the next request's refresh is refused again and tries the delete
+// again, at once rather than when the lease runs out.
 func (m *Middleware) endSession(ctx context.Context, rec *Record, cause error) error {
+	if err := m.store.Delete(ctx, rec.Key); err != nil {
+		m.emit(ctx, slog.LevelError, "zenkey: session to end not deleted",
+			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
+		m.releaseLease(ctx, rec)
+		return errors.Join(ErrSessionEnded, cause, err)
+	}
 	m.emit(ctx, slog.LevelWarn, "zenkey: session ended by refresh",
 		Event{Kind: EventSessionEnded, Reason: reasonOf(cause, reasonRefresh), Err: cause})
-	if err := m.store.Delete(ctx, rec.Key); err != nil {
-		return errors.Join(ErrSessionEnded, err)
-	}
 	return errors.Join(ErrSessionEnded, cause)
+}
+
+// storeFailed reports a store failure that stopped a refresh, under
+// reason unless err carries its own, and returns err. A session that
+// ended meanwhile (logged out, timed out) is no failure of the refresh.
+func (m *Middleware) storeFailed(ctx context.Context, reason string, err error) error {
+	if !errors.Is(err, ErrSessionEnded) {
+		m.emit(ctx, slog.LevelError, "zenkey: refresh failed in the store",
+			Event{Kind: EventStoreError, Reason: reasonOf(err, reason), Err: err})
+	}
+	return err
+}
+
+// providerFailed reports a provider failure that stopped the refresh of
+// the session d, and returns err.
+func (m *Middleware) providerFailed(ctx context.Context, d *sessionData, err error) error {
+	reason := reasonOf(err, reasonProviderDown)
+	if errors.Is(err, ErrProviderNotFound) {
+		reason = reasonProviderNotFound
+	}
+	m.emit(ctx, slog.LevelError, "zenkey: refresh failed at the provider",
+		Event{Kind: EventProviderError, Reason: reason, Issuer: d.Issuer, Err: err})
+	return err
+}
+
+// withFormField returns a copy of c that adds name=value to the form of
+// every request it sends.
+func withFormField(c *http.Client, name, value string) *http.Client {
+	out := *c
+	out.Transport = formFieldTransport{
+		base:  cmp.Or[http.RoundTripper](c.Transport, http.DefaultTransport),
+		field: url.Values{name: {value}}.Encode(),
+	}
+	return &out
+}
+
+// formFieldTransport appends an encoded form field to each request body.
+type formFieldTransport struct {
+	base  http.RoundTripper
+	field string // name=value, form-encoded
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t formFieldTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil {
+		return nil, errors.New("zenkey: a form field goes with a request body only")
+	}
+	body, err := io.ReadAll(req.Body) // x/oauth2's form: a few hundred bytes
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		body = append(body, '&')
+	}
+	body = append(body, t.field...)
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return t.base.RoundTrip(out)
 }
 
 // flights runs one refresh per session key at a time in this process; the

@@ -1,8 +1,15 @@
 package zenkey_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,4 +137,356 @@ func TestTouchLeavesALeasedSessionAlone(t *testing.T) {
 	h.clock.Advance(30 * time.Minute)
 	assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body)
 	assert.Equal(t, 2, h.idp.Calls(zenkeytest.Refresh))
+}
+
+// eventLog records what the middleware hands to Options.OnEvent.
+type eventLog struct {
+	mu     sync.Mutex
+	events []zenkey.Event
+}
+
+func (l *eventLog) record(e zenkey.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// mark returns a position in the log, for since.
+func (l *eventLog) mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.events)
+}
+
+// since returns the events recorded after mark, as "kind/reason".
+func (l *eventLog) since(mark int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, e := range l.events[mark:] {
+		out = append(out, string(e.Kind)+"/"+e.Reason)
+	}
+	return out
+}
+
+var errInjected = errors.New("store failure (injected)")
+
+// failingStore hands each call to fail, once set, before making it: op
+// is "Get", "Update" or "Delete", r the record an Update writes, and an
+// error returned fails the call. fail may also change the store behind.
+type failingStore struct {
+	zenkey.Store
+	mu   sync.Mutex
+	fail func(op string, r *zenkey.Record, behind zenkey.Store) error
+}
+
+func (s *failingStore) set(fail func(op string, r *zenkey.Record, behind zenkey.Store) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = fail
+}
+
+func (s *failingStore) check(op string, r *zenkey.Record) error {
+	s.mu.Lock()
+	fail := s.fail
+	s.mu.Unlock()
+	if fail == nil {
+		return nil
+	}
+	return fail(op, r, s.Store)
+}
+
+func (s *failingStore) Get(ctx context.Context, key string) (*zenkey.Record, error) {
+	if err := s.check("Get", nil); err != nil {
+		return nil, err
+	}
+	return s.Store.Get(ctx, key)
+}
+
+func (s *failingStore) Update(ctx context.Context, r *zenkey.Record) error {
+	if err := s.check("Update", r); err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, r)
+}
+
+func (s *failingStore) Delete(ctx context.Context, key string) error {
+	if err := s.check("Delete", nil); err != nil {
+		return err
+	}
+	return s.Store.Delete(ctx, key)
+}
+
+// failUpdates fails the writes of a record whose lease is held (leased)
+// or free (!leased).
+func failUpdates(leased bool) func(string, *zenkey.Record, zenkey.Store) error {
+	return func(op string, r *zenkey.Record, _ zenkey.Store) error {
+		if op == "Update" && r.LeaseUntil.IsZero() != leased {
+			return errInjected
+		}
+		return nil
+	}
+}
+
+// refreshHarness is a harness whose session is due to refresh, with its
+// events recorded and its store failing as a test chooses. The session was
+// touched just now, so a request makes no store write but the refresh's.
+func refreshHarness(t *testing.T, advance time.Duration, edit func(*zenkey.Options),
+) (*harness, *failingStore, *eventLog) {
+	store, events := &failingStore{Store: zenkey.NewMemoryStore()}, &eventLog{}
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.Store = store
+		o.OnEvent = events.record
+		longSessions(o)
+		if edit != nil {
+			edit(o)
+		}
+	})
+	h.tokenRoute()
+	require.Equal(t, http.StatusOK, h.login().status)
+	h.clock.Advance(advance)
+	require.Equal(t, "home of "+testSubject, h.do(h.browser, http.MethodGet, "/", false).body)
+	return h, store, events
+}
+
+// TestRefreshFailuresAreReported fails a refresh in each way it can fail
+// without ending the session: each failure must reach Options.OnEvent (and
+// the log) once, as the store's or the provider's, with its reason.
+func TestRefreshFailuresAreReported(t *testing.T) {
+	tests := []struct {
+		name    string
+		advance time.Duration // from login to the refresh
+		fault   func(h *harness, s *failingStore)
+		want    string
+	}{
+		{"store read fails", 30 * time.Minute, func(_ *harness, s *failingStore) {
+			var gets atomic.Int32
+			s.set(func(op string, _ *zenkey.Record, _ zenkey.Store) error {
+				if op == "Get" && gets.Add(1) > 1 { // the request's own read passes
+					return errInjected
+				}
+				return nil
+			})
+		}, "store_error/store_error"},
+		{"lease write fails", 30 * time.Minute, func(_ *harness, s *failingStore) {
+			s.set(failUpdates(true))
+		}, "store_error/store_error"},
+		{"result write fails", 30 * time.Minute, func(_ *harness, s *failingStore) {
+			s.set(failUpdates(false))
+		}, "store_error/store_error"},
+		{"lease lost", 30 * time.Minute, func(_ *harness, s *failingStore) {
+			var once sync.Once
+			s.set(func(op string, r *zenkey.Record, behind zenkey.Store) error {
+				if op != "Update" || !r.LeaseUntil.IsZero() {
+					return nil
+				}
+				once.Do(func() { // another caller takes the lease over
+					rec, err := behind.Get(context.Background(), r.Key)
+					if assert.NoError(t, err) {
+						rec.LeaseUntil = rec.LeaseUntil.Add(time.Second)
+						assert.NoError(t, behind.Update(context.Background(), rec))
+					}
+				})
+				return nil
+			})
+		}, "store_error/store_error"},
+		{"provider unavailable", 30 * time.Minute, func(h *harness, _ *failingStore) {
+			h.idp.Fail(zenkeytest.Refresh, http.StatusServiceUnavailable)
+		}, "provider_error/provider_unavailable"},
+		{"provider fails", 30 * time.Minute, func(h *harness, _ *failingStore) {
+			h.idp.Fail(zenkeytest.Refresh, http.StatusInternalServerError)
+		}, "provider_error/provider_unavailable"},
+		{"provider refuses the client", 30 * time.Minute, func(h *harness, _ *failingStore) {
+			h.idp.SetTokenError("invalid_client")
+		}, "provider_error/provider_error"},
+		{"provider keys unavailable", 30 * time.Minute, func(h *harness, _ *failingStore) {
+			h.idp.RotateKey(false)
+			h.idp.Fail(zenkeytest.JWKS, http.StatusServiceUnavailable)
+		}, "provider_error/provider_unavailable"},
+		{"carrier configuration unavailable", 2 * time.Hour, func(h *harness, _ *failingStore) {
+			h.idp.Fail(zenkeytest.Discovery, http.StatusServiceUnavailable)
+		}, "provider_error/provider_unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, store, events := refreshHarness(t, tt.advance, nil)
+			tt.fault(h, store)
+			mark := events.mark()
+
+			p := h.do(h.browser, http.MethodGet, "/token", false)
+
+			assert.Equal(t, http.StatusBadGateway, p.status, p.body)
+			assert.Equal(t, []string{tt.want}, events.since(mark))
+		})
+	}
+}
+
+// TestRefreshEndsASessionOnceDeleted refuses a refresh while the store
+// cannot delete: the session is not reported ended while its record lives
+// on, but the store's failure is. The caller still learns the session
+// ended. Once the store deletes again, the next refresh ends it, without
+// waiting for the failed one's lease to run out.
+func TestRefreshEndsASessionOnceDeleted(t *testing.T) {
+	h, store, events := refreshHarness(t, 30*time.Minute, nil)
+	var got error
+	h.mux.Handle("/token-error", h.zk.RequireLogin(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			_, got = zenkey.SessionFromContext(r.Context()).AccessToken(r.Context())
+		})))
+	h.idp.SetTokenError("invalid_grant")
+	store.set(func(op string, _ *zenkey.Record, _ zenkey.Store) error {
+		if op == "Delete" {
+			return errInjected
+		}
+		return nil
+	})
+	mark := events.mark()
+
+	h.do(h.browser, http.MethodGet, "/token-error", false)
+	assert.ErrorIs(t, got, zenkey.ErrSessionEnded)
+	assert.ErrorIs(t, got, errInjected)
+	assert.Equal(t, []string{"store_error/store_error"}, events.since(mark))
+	assert.True(t, h.signedIn(h.browser), "the record is still there")
+
+	store.set(nil)
+	mark = events.mark()
+	assert.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/token", false).status)
+	assert.Equal(t, []string{"session_ended/refresh_refused"}, events.since(mark))
+	assert.False(t, h.signedIn(h.browser))
+}
+
+// tokenTap stands between the app and the provider's token endpoint: it
+// records the form of every token request, and a test may rewrite the
+// answers to refresh requests.
+type tokenTap struct {
+	base    http.RoundTripper
+	mu      sync.Mutex
+	forms   []url.Values
+	rewrite func(answer map[string]any) // when set
+}
+
+// install puts the tap in o's HTTP client.
+func (t *tokenTap) install(o *zenkey.Options) {
+	c := *o.HTTPClient
+	t.base, c.Transport = c.Transport, t
+	o.HTTPClient = &c
+}
+
+// lastForm returns the form of the last token request with grant_type.
+func (t *tokenTap) lastForm(grantType string) url.Values {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := len(t.forms) - 1; i >= 0; i-- {
+		if t.forms[i].Get("grant_type") == grantType {
+			return t.forms[i]
+		}
+	}
+	return nil
+}
+
+func (t *tokenTap) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/token") {
+		return t.base.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	form, _ := url.ParseQuery(string(body))
+	t.mu.Lock()
+	t.forms = append(t.forms, form)
+	rewrite := t.rewrite
+	t.mu.Unlock()
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	resp, err := t.base.RoundTrip(out)
+	if err != nil || rewrite == nil || form.Get("grant_type") != "refresh_token" {
+		return resp, err
+	}
+	var answer map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&answer)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	rewrite(answer)
+	b, err := json.Marshal(answer)
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	return resp, err
+}
+
+// TestRefreshRefusesAMalformedIDToken answers a refresh with an id_token
+// that is there but not a JWT string. Taking it for none would skip every
+// check of the refresh: the session ends, as when any check fails.
+func TestRefreshRefusesAMalformedIDToken(t *testing.T) {
+	tests := []struct {
+		name  string
+		value any
+	}{
+		{"a number", 42},
+		{"an object", map[string]any{"jwt": "x.y.z"}},
+		{"an empty string", ""},
+		{"a boolean", true},
+		{"an array", []string{"x.y.z"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tap := &tokenTap{}
+			h, _, events := refreshHarness(t, 30*time.Minute, tap.install)
+			tap.rewrite = func(a map[string]any) { a["id_token"] = tt.value }
+			mark := events.mark()
+
+			p := h.do(h.browser, http.MethodGet, "/token", false)
+
+			assert.Equal(t, http.StatusUnauthorized, p.status, p.body)
+			assert.Equal(t, []string{"session_ended/malformed_token"}, events.since(mark))
+			assert.False(t, h.signedIn(h.browser), "the session is destroyed")
+		})
+	}
+	t.Run("none", func(t *testing.T) {
+		tap := &tokenTap{}
+		h, _, _ := refreshHarness(t, 30*time.Minute, tap.install)
+		tap.rewrite = func(a map[string]any) { delete(a, "id_token") }
+		assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body,
+			"a refresh without id_token keeps the login's")
+	})
+}
+
+// TestRefreshSendsTheCorrelationID checks that the refresh request carries
+// the login's correlation_id, which ZenKey reuses for every token call.
+// Standard providers know of no such parameter and get none.
+func TestRefreshSendsTheCorrelationID(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit func(*zenkey.Options)
+		sent bool
+	}{
+		{"ZenKey", nil, true},
+		{"standard provider", useIssuer, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tap := &tokenTap{}
+			h, _, _ := refreshHarness(t, 30*time.Minute, func(o *zenkey.Options) {
+				tap.install(o)
+				if tt.edit != nil {
+					tt.edit(o)
+				}
+			})
+			login := tap.lastForm("authorization_code")
+			require.NotNil(t, login)
+
+			require.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body)
+
+			refresh := tap.lastForm("refresh_token")
+			require.NotNil(t, refresh)
+			if !tt.sent {
+				assert.False(t, refresh.Has("correlation_id"), refresh.Encode())
+				return
+			}
+			require.NotEmpty(t, login.Get("correlation_id"))
+			assert.Equal(t, login["correlation_id"], refresh["correlation_id"])
+			assert.NotEmpty(t, refresh.Get("refresh_token"), "the rest of the form is intact")
+		})
+	}
 }

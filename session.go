@@ -129,7 +129,10 @@ func (s *Session) Issuer() string {
 	return d.Issuer
 }
 
-// Claims decodes the id_token's claims, as validated at login, into v.
+// Claims decodes the id_token's claims, as validated at login or at the
+// last refresh that brought an id_token, into v. The port tokens of a user
+// who moved carrier (aka) are left out: they are JWTs, which must not reach
+// a page or a log, and [Session.PreviousSubjects] says what they proved.
 func (s *Session) Claims(v any) error {
 	d, err := s.open()
 	if err != nil {
@@ -138,6 +141,16 @@ func (s *Session) Claims(v any) error {
 	claims, err := d.claims()
 	if err != nil {
 		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(claims, &all); err != nil {
+		return fmt.Errorf("zenkey: session claims: %w", err)
+	}
+	if _, ok := all["aka"]; ok {
+		delete(all, "aka")
+		if claims, err = json.Marshal(all); err != nil {
+			return fmt.Errorf("zenkey: session claims: %w", err)
+		}
 	}
 	return json.Unmarshal(claims, v)
 }

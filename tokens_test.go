@@ -334,3 +334,31 @@ func TestUserInfoReadsFlatStandardClaims(t *testing.T) {
 		Email: got.Email, Phone: got.Phone, PostalCode: got.PostalCode,
 	})
 }
+
+// TestRefreshSkewIsHonoured asks for the access token four minutes before
+// it expires: with the default RefreshSkew (a minute) it is still good;
+// with five minutes it is refreshed first.
+func TestRefreshSkewIsHonoured(t *testing.T) {
+	tests := []struct {
+		name      string
+		skew      time.Duration
+		refreshes int
+	}{
+		{"default", 0, 0},
+		{"five minutes", 5 * time.Minute, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(o *zenkey.Options) {
+				longSessions(o)
+				o.RefreshSkew = tt.skew
+			})
+			h.tokenRoute()
+			h.login()
+			h.clock.Advance(26 * time.Minute) // the token expires after 30
+
+			require.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body)
+			assert.Equal(t, tt.refreshes, h.idp.Calls(zenkeytest.Refresh))
+		})
+	}
+}

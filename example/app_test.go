@@ -1,20 +1,28 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/zenkey-go/zenkey"
 	"github.com/zenkey-go/zenkey/zenkeytest"
 )
 
@@ -297,30 +305,287 @@ func TestTransferNeedsApprovalOnThePhone(t *testing.T) {
 
 	form := get(t, browser, app.URL, "/transfer", "text/html")
 	require.Equal(t, http.StatusOK, form.status)
-	send := url.Values{"amount": {"250"}, "to": {"Bob"}}
-	asked := do(t, browser, mustRequest(t, app.URL, send))
-	require.Equal(t, http.StatusForbidden, asked.status)
-	assert.Contains(t, asked.body, "Send $250 to Bob")
+	defaults := url.Values{"amount": {"250"}, "to": {"Bob"}}
+	assert.Equal(t, defaults, formValues(t, form))
 
-	// The simulated ZenKey's approval page shows the transfer's text.
+	// The first post asks for the approval of the transfer's text.
+	send := url.Values{"amount": {"75"}, "to": {"Carol & Dave"}}
+	asked := do(t, browser, transferRequest(t, app.URL, send))
+	require.Equal(t, http.StatusForbidden, asked.status)
+	assert.Contains(t, asked.body, "Send $75 to Carol &amp; Dave")
+
+	// The simulated ZenKey's approval page shows the transfer's text, and
+	// brings the user back to the form, filled with what they approved.
 	link := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(asked.body, -1)
 	approval := get(t, browser, app.URL, html.UnescapeString(link[len(link)-1][1]), "text/html")
-	assert.Contains(t, approval.body, "Send $250 to Bob")
+	assert.Contains(t, approval.body, "Send $75 to Carol &amp; Dave")
 	back := submit(t, browser, approval, url.Values{"pin": {"1234"}, "decision": {"approve"}})
+	require.Equal(t, http.StatusOK, back.status, back.body)
 	assert.Equal(t, "/transfer", back.url.Path, "back at the form")
+	assert.Equal(t, send, back.url.Query())
+	assert.Equal(t, send, formValues(t, back), "the form is filled with what was approved")
 
-	done := do(t, browser, mustRequest(t, app.URL, send))
-	assert.Contains(t, done.body, "Sent $250 to Bob")
-	again := do(t, browser, mustRequest(t, app.URL, send))
+	// Submitting it again sends the transfer, once.
+	done := do(t, browser, transferRequest(t, app.URL, formValues(t, back)))
+	require.Equal(t, http.StatusOK, done.status, done.body)
+	assert.Contains(t, done.body, "Sent $75 to Carol &amp; Dave")
+	again := do(t, browser, transferRequest(t, app.URL, send))
 	assert.Equal(t, http.StatusForbidden, again.status, "one approval, one transfer")
 }
 
-// mustRequest is the transfer form's POST, as the browser sends it.
-func mustRequest(t *testing.T, appURL string, form url.Values) *http.Request {
-	req, err := http.NewRequest(http.MethodPost, appURL+"/transfer", strings.NewReader(form.Encode()))
+func TestTransferRefusesInvalidInputBeforeAnyApproval(t *testing.T) {
+	app := startApp(t, map[string]string{"ZENKEY_SECRET_KEY": key32})
+	browser := newBrowser(t)
+	signIn(t, browser, app.URL)
+
+	tests := []struct {
+		name, amount, to, problem string
+	}{
+		{"no amount", "", "Bob", "Enter an amount."},
+		{"zero", "0", "Bob", "whole number of dollars"},
+		{"leading zero", "0250", "Bob", "whole number of dollars"},
+		{"cents", "250.00", "Bob", "whole number of dollars"},
+		{"negative", "-250", "Bob", "whole number of dollars"},
+		{"exponent", "1e6", "Bob", "whole number of dollars"},
+		{"seven digits", "1000000", "Bob", "from 1 to 999999"},
+		{"no recipient", "250", "  ", "Enter a recipient."},
+		{"long recipient", "250", strings.Repeat("B", maxRecipient+1), "at most 40 characters"},
+		{"a page of text", "250", strings.Repeat("Bob ", 100), "at most 40 characters"},
+		{"line break", "250", "Bob\nand Mallory", "letters, digits, punctuation"},
+		{"right-to-left override", "250", "Bob \u202eyrollaM", "letters, digits, punctuation"},
+		{"zero-width space", "250", "Bo\u200bb", "letters, digits, punctuation"},
+		{"no-break space", "250", "Bob\u00a0Smith", "letters, digits, punctuation"},
+		{"not UTF-8", "250", "Bob\xff", "letters, digits, punctuation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			send := url.Values{"amount": {tt.amount}, "to": {tt.to}}
+			refused := do(t, browser, transferRequest(t, app.URL, send))
+			require.Equal(t, http.StatusBadRequest, refused.status)
+			assert.Contains(t, refused.header.Get("Content-Type"), "text/html")
+			assert.Contains(t, html.UnescapeString(refused.body), tt.problem, "the page says why")
+			assert.NotContains(t, refused.body, "Approve this on your phone", "no approval started")
+			assert.Contains(t, refused.body, `action="/transfer"`, "the form again")
+		})
+	}
+
+	t.Run("in the form's URL too", func(t *testing.T) {
+		q := url.Values{"amount": {"12abc"}, "to": {"Bob"}}
+		page := get(t, browser, app.URL, "/transfer?"+q.Encode(), "text/html")
+		require.Equal(t, http.StatusBadRequest, page.status)
+		assert.Contains(t, page.body, "whole number of dollars")
+	})
+
+	// The longest valid transfer still asks for an approval: its text fits.
+	longest := url.Values{
+		"amount": {strings.Repeat("9", maxAmountDigits)},
+		"to":     {strings.Repeat("\U0001F600", maxRecipient)},
+	}
+	asked := do(t, browser, transferRequest(t, app.URL, longest))
+	require.Equal(t, http.StatusForbidden, asked.status, asked.body)
+	assert.Contains(t, asked.body, "Approve this on your phone")
+}
+
+func TestTransferTextFitsOnThePhone(t *testing.T) {
+	require.LessOrEqual(t, maxTransferText, zenkeyContextMax)
+	longest := transfer{
+		Amount: strings.Repeat("9", maxAmountDigits),
+		To:     strings.Repeat("\U0001F600", maxRecipient),
+	}
+	_, problem := readTransfer(url.Values{"amount": {longest.Amount}, "to": {longest.To}})
+	require.Empty(t, problem, "the longest transfer is valid")
+	assert.Equal(t, maxTransferText, utf8.RuneCountInString(longest.text()))
+
+	// Spaces around the input are not part of the transfer.
+	got, problem := readTransfer(url.Values{"amount": {" 250 "}, "to": {"\tBob Smith \n"}})
+	require.Empty(t, problem)
+	assert.Equal(t, transfer{"250", "Bob Smith"}, got)
+}
+
+func TestTransferFromAnotherSiteIsRefused(t *testing.T) {
+	app := startApp(t, map[string]string{"ZENKEY_SECRET_KEY": key32})
+	browser := newBrowser(t)
+	signIn(t, browser, app.URL)
+
+	req := transferRequest(t, app.URL, url.Values{"amount": {"250"}, "to": {"Mallory"}})
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	refused := do(t, browser, req)
+	assert.Equal(t, http.StatusForbidden, refused.status)
+	assert.NotContains(t, refused.body, "Send $250 to Mallory", "no approval started")
+}
+
+// transferRequest is the transfer form's POST, as the browser sends it.
+func transferRequest(t *testing.T, appURL string, form url.Values) *http.Request {
+	t.Helper()
+	body := strings.NewReader(form.Encode())
+	req, err := http.NewRequest(http.MethodPost, appURL+"/transfer", body)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/html")
 	req.Header.Set("Referer", appURL+"/transfer")
 	return req
+}
+
+// inputValue finds the value of a text input on a page.
+var inputValue = regexp.MustCompile(`name="(amount|to)" value="([^"]*)"`)
+
+// formValues reads the amount and recipient the transfer form on p is
+// filled with.
+func formValues(t *testing.T, p page) url.Values {
+	t.Helper()
+	v := url.Values{}
+	for _, m := range inputValue.FindAllStringSubmatch(p.body, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	require.Len(t, v, 2, "a transfer form on %s:\n%s", p.url, p.body)
+	return v
+}
+
+func TestLogoutFromAnotherOriginIsRefused(t *testing.T) {
+	app := startApp(t, map[string]string{"ZENKEY_SECRET_KEY": key32})
+	browser := newBrowser(t)
+	signIn(t, browser, app.URL)
+
+	// A form on another site posts to /auth/logout: a browser says where
+	// the request comes from, by fetch metadata or, older, by its Origin.
+	for name, header := range map[string][2]string{
+		"Sec-Fetch-Site": {"Sec-Fetch-Site", "cross-site"},
+		"Origin":         {"Origin", "http://evil.example"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, app.URL+"/auth/logout", nil)
+			require.NoError(t, err)
+			req.Header.Set("Accept", "text/html")
+			req.Header.Set(header[0], header[1])
+			refused := do(t, browser, req)
+			assert.Equal(t, http.StatusForbidden, refused.status)
+			assert.Equal(t, http.StatusOK, profileStatus(t, browser, app.URL), "still signed in")
+		})
+	}
+
+	// The app's own sign-out button still works.
+	post(t, browser, app.URL, "/auth/logout", nil)
+	assert.Equal(t, http.StatusUnauthorized, profileStatus(t, browser, app.URL))
+}
+
+func TestBackchannelLogoutWithAStandardIssuer(t *testing.T) {
+	idp := newProvider(t)
+	app := startApp(t, issuerEnv(idp, ""))
+
+	// The user is signed in on two browsers.
+	browsers := []*http.Client{newBrowser(t), newBrowser(t)}
+	subjects := make([]string, len(browsers))
+	for i, b := range browsers {
+		get(t, b, app.URL, "/auth/login?return_to=/profile", "text/html")
+		var claims profileJSON
+		decode(t, get(t, b, app.URL, "/profile", "application/json"), &claims)
+		subjects[i] = claims.Sub
+	}
+	require.Equal(t, subjects[0], subjects[1], "one user")
+
+	// The provider says, server to server, that the user signed out there.
+	provider := &http.Client{Timeout: 10 * time.Second}
+	token := url.Values{"logout_token": {idp.LogoutToken(subjects[0], "")}}
+	ended := post(t, provider, app.URL, "/auth/backchannel-logout", token)
+	require.Equal(t, http.StatusOK, ended.status, ended.body)
+	assert.Equal(t, "no-store", ended.header.Get("Cache-Control"))
+	for i, b := range browsers {
+		assert.Equal(t, http.StatusUnauthorized, profileStatus(t, b, app.URL), "browser %d", i)
+	}
+
+	// A replayed token is refused.
+	replay := post(t, provider, app.URL, "/auth/backchannel-logout", token)
+	assert.Equal(t, http.StatusBadRequest, replay.status)
+}
+
+func TestBackchannelLogoutIsNotServedForZenKey(t *testing.T) {
+	idp := newProvider(t)
+	app := startApp(t, carrierEnv(idp, writeFile(t, "secret", "real-secret\n", 0o600)))
+	provider := &http.Client{Timeout: 10 * time.Second}
+	token := url.Values{"logout_token": {idp.LogoutToken("310999-0123456789abcdef", "")}}
+	p := post(t, provider, app.URL, "/auth/backchannel-logout", token)
+	assert.Equal(t, http.StatusNotFound, p.status, "ZenKey sends no back-channel logout")
+}
+
+func TestProfileRefusalsAreJSONWhenAskedForJSON(t *testing.T) {
+	app := startApp(t, map[string]string{"ZENKEY_SECRET_KEY": key32})
+	browser := newBrowser(t)
+	for _, path := range []string{"/profile", "/profile/userinfo"} {
+		refused := get(t, browser, app.URL, path, "application/json")
+		assertJSONError(t, refused, http.StatusUnauthorized, "sign-in required")
+	}
+
+	// A browser's page load is still sent to sign in.
+	page := get(t, browser, app.URL, "/profile", "text/html")
+	assert.Contains(t, page.body, "Choose your carrier")
+}
+
+func TestProfileAnswersJSON503WhenTheStoreFails(t *testing.T) {
+	idp := newProvider(t)
+	store := &flakyStore{Store: zenkey.NewMemoryStore()}
+	appURL := serveApp(t, config{ClientID: "real-app", ClientSecret: zenkey.Secret("real-secret"),
+		Issuer: idp.Issuer}, store)
+	browser := newBrowser(t)
+	get(t, browser, appURL, "/auth/login?return_to=/profile", "text/html")
+	require.Equal(t, http.StatusOK, profileStatus(t, browser, appURL))
+
+	store.down.Store(true)
+	for _, path := range []string{"/profile", "/profile/userinfo"} {
+		refused := get(t, browser, appURL, path, "application/json")
+		assertJSONError(t, refused, http.StatusServiceUnavailable, "session store did not answer")
+	}
+	store.down.Store(false)
+	assert.Equal(t, http.StatusOK, profileStatus(t, browser, appURL), "never a false sign-out")
+}
+
+// newProvider starts a provider that knows the client real-app, and stops
+// it when the test ends, after the app it serves.
+func newProvider(t *testing.T) *zenkeytest.Server {
+	t.Helper()
+	idp := zenkeytest.NewServer(zenkeytest.Config{ClientID: "real-app", ClientSecret: "real-secret"})
+	t.Cleanup(idp.Close)
+	return idp
+}
+
+// assertJSONError checks that p is a JSON error with the status, whose
+// message contains want.
+func assertJSONError(t *testing.T, p page, status int, want string) {
+	t.Helper()
+	require.Equal(t, status, p.status, p.body)
+	assert.Equal(t, "application/json", p.header.Get("Content-Type"))
+	assert.Equal(t, "no-store", p.header.Get("Cache-Control"))
+	var answer jsonError
+	require.NoError(t, json.Unmarshal([]byte(p.body), &answer), p.body)
+	assert.Contains(t, answer.Error, want)
+}
+
+// serveApp serves the app's routes for c (a real provider's config) with
+// the store, and returns the app's URL.
+func serveApp(t *testing.T, c config, store zenkey.Store) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + srv.Listener.Addr().String()
+	log := slog.New(slog.DiscardHandler)
+	opts := zenkeyOptions(c, zenkey.Secret(key32), store, appURL+"/auth/callback", log)
+	zk, err := zenkey.New(opts)
+	require.NoError(t, err)
+	a := &app{zk: zk, api: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}, log: log}
+	srv.Config.Handler = a.routes()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(zk.WaitRevocations)
+	return appURL
+}
+
+// flakyStore is a store whose reads fail while it is down.
+type flakyStore struct {
+	zenkey.Store
+	down atomic.Bool
+}
+
+func (s *flakyStore) Get(ctx context.Context, key string) (*zenkey.Record, error) {
+	if s.down.Load() {
+		return nil, errors.New("flakyStore: down")
+	}
+	return s.Store.Get(ctx, key)
 }

@@ -36,19 +36,8 @@ func TestBrowserSignInAPIAndSignOut(t *testing.T) {
 	app := startApp(t, map[string]string{"ZENKEY_SECRET_KEY": key32})
 
 	// Sign in: home, carrier picker, approval with a PIN, profile.
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(app.URL),
-		chromedp.Click(chromedp.CSS("a.button.zenkey")),
-		chromedp.Click(chromedp.CSS(`button[name="mccmnc"][value="310999"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".context")),
-	))
-	approval := text(t, ctx, ".context")
+	approval := signInWithChromium(t, ctx, app.URL)
 	assert.Equal(t, signInContext, approval, "the approval page shows the app's context")
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("pin"), "1234"),
-		chromedp.Click(chromedp.CSS(`button[value="approve"]`)),
-		chromedp.WaitVisible(chromedp.ID("subject")),
-	))
 	subject := text(t, ctx, "#subject")
 	assert.True(t, strings.HasPrefix(subject, "310999-"), subject)
 	assert.Contains(t, text(t, ctx, "main"), "jane.doe@example.com")
@@ -71,6 +60,68 @@ func TestBrowserSignInAPIAndSignOut(t *testing.T) {
 	assertSignedOut(t, ctx, subject, "after Back")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
 	assertSignedOut(t, ctx, subject, "after a reload")
+}
+
+// TestBrowserTransferApproval sends a transfer in headless Chromium: the
+// first Send asks for an approval on the phone, which shows the transfer's
+// text and brings the user back to the form, filled in; the second Send
+// sends it.
+func TestBrowserTransferApproval(t *testing.T) {
+	ctx := newHeadlessChromium(t, findChromium(t))
+	app := startApp(t, map[string]string{"ZENKEY_SECRET_KEY": key32})
+	signInWithChromium(t, ctx, app.URL)
+
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(app.URL+"/transfer"),
+		chromedp.SetValue(chromedp.ID("amount"), "75"),
+		chromedp.SetValue(chromedp.ID("to"), "Carol & Dave"),
+		chromedp.Click(chromedp.ID("send")),
+		chromedp.Click(chromedp.CSS("a.button")), // Approve with ZenKey
+		chromedp.WaitVisible(chromedp.CSS(".context")),
+	))
+	assert.Equal(t, "Send $75 to Carol & Dave", text(t, ctx, ".context"), "the phone shows it")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("pin"), "1234"),
+		chromedp.Click(chromedp.CSS(`button[value="approve"]`)),
+		chromedp.WaitVisible(chromedp.ID("send")),
+	))
+	assert.Equal(t, app.URL+"/transfer?amount=75&to=Carol+%26+Dave", location(t, ctx))
+	assert.Equal(t, "75", value(t, ctx, "#amount"), "the form is filled with what was approved")
+	assert.Equal(t, "Carol & Dave", value(t, ctx, "#to"))
+
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("send")),
+		chromedp.WaitVisible(chromedp.ID("transfer-done")),
+	))
+	assert.Equal(t, "Sent $75 to Carol & Dave", text(t, ctx, "#transfer-done"))
+}
+
+// signInWithChromium signs in from the home page: the carrier picker, then
+// the approval page with a PIN, until the profile shows. It returns the
+// text the approval page showed.
+func signInWithChromium(t *testing.T, ctx context.Context, appURL string) string {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(appURL),
+		chromedp.Click(chromedp.CSS("a.button.zenkey")),
+		chromedp.Click(chromedp.CSS(`button[name="mccmnc"][value="310999"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".context")),
+	))
+	approval := text(t, ctx, ".context")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("pin"), "1234"),
+		chromedp.Click(chromedp.CSS(`button[value="approve"]`)),
+		chromedp.WaitVisible(chromedp.ID("subject")),
+	))
+	return approval
+}
+
+// value returns the value of the form field the CSS selector finds.
+func value(t *testing.T, ctx context.Context, selector string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(selector)))
+	require.NoError(t, err, selector)
+	return v
 }
 
 // settled is true once the page is either the profile or the simulated

@@ -32,21 +32,34 @@
 //	                            zenkey-example.key beside the SQLite file, or
 //	                            in the directory zenkey-example)
 //
-// The SQLite store refuses a directory that other users can read, so the
-// default file lives in its own directory, created with mode 0700.
+// # Where the demo keeps its files
+//
+// The default ZENKEY_STORE is sqlite:zenkey-example/zenkey-example.db, a
+// file in a directory of its own, not sqlite:zenkey-example.db in the
+// working directory. The SQLite store refuses to open a file in a
+// directory that other users can reach (any permission for group or
+// others), and a working directory, such as a checkout of this module,
+// usually is one (mode 0755). So the app creates zenkey-example with mode
+// 0700 and keeps there the session database and, unless ZENKEY_SECRET_KEY
+// is set, the generated master secret (zenkey-example.key, mode 0600). A
+// sqlite:PATH of your own needs the same: a directory that is missing (the
+// app creates it with mode 0700) or that only its owner can reach.
 //
 // # Routes
 //
 //	GET  /                         public home page
 //	GET  /profile                  the signed-in user: HTML, or JSON when asked
-//	                               with "Accept: application/json"
+//	                               with "Accept: application/json" (then a
+//	                               signed-out request gets a JSON 401)
 //	GET  /profile/userinfo         the provider's userinfo, as JSON
-//	GET  /transfer                 a transfer form; POST /transfer needs the
-//	                               user's approval on their phone
+//	GET  /transfer                 a transfer form (?amount=&to= fill it in)
+//	POST /transfer                 a transfer: checked (400 when not valid),
+//	                               then approved on the user's phone, which
+//	                               brings them back to the form, filled in
 //	     /api/...                  the demo API, called with the session's
 //	                               access token by the server (never the browser)
 //	GET  /auth/login               sign in (optional ?return_to=/local/path)
 //	GET  /auth/callback            where the provider sends the browser back
-//	POST /auth/logout              sign out
+//	POST /auth/logout              sign out (refused from other origins)
 //	POST /auth/backchannel-logout  back-channel logout (with ZENKEY_ISSUER)
 package main

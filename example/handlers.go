@@ -27,12 +27,60 @@ type app struct {
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
-	mux.Handle("GET /profile", a.zk.RequireLogin(http.HandlerFunc(a.profile)))
-	mux.Handle("GET /profile/userinfo", a.zk.RequireLogin(http.HandlerFunc(a.userinfo)))
+	mux.Handle("GET /profile", a.requireLogin(http.HandlerFunc(a.profile)))
+	mux.Handle("GET /profile/userinfo", a.requireLogin(http.HandlerFunc(a.userinfo)))
 	mux.Handle("/api/", a.zk.APIProxy("/api/", a.api))
 	mux.Handle("GET /static/", staticFiles())
 	a.transferRoutes(mux)
 	return a.zk.Handler(mux)
+}
+
+// requireLogin is the middleware's RequireLogin, whose refusals are plain
+// text (or a redirect to login, for a browser), except that a request that
+// asks for JSON is refused in JSON, as the app's JSON answers are: 401 when
+// the browser is signed out, 503 when the store did not answer.
+func (a *app) requireLogin(next http.Handler) http.Handler {
+	guarded := a.zk.RequireLogin(next)
+	return a.zk.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !wantsJSON(r) || zenkey.SessionFromContext(r.Context()) != nil {
+			guarded.ServeHTTP(w, r)
+			return
+		}
+		// No session: RequireLogin refuses, and tells by its status
+		// whether the store failed. It runs next only for a session, so
+		// next never writes to the verdict.
+		var verdict statusWriter
+		guarded.ServeHTTP(&verdict, r)
+		if status := verdict.status; status == http.StatusServiceUnavailable {
+			writeJSON(w, status, jsonError{"the session store did not answer: try again"})
+			return
+		}
+		writeJSON(w, http.StatusUnauthorized, jsonError{"sign-in required"})
+	}))
+}
+
+// A statusWriter keeps the status of a response and discards the rest.
+type statusWriter struct {
+	header http.Header
+	status int
+}
+
+func (s *statusWriter) Header() http.Header {
+	if s.header == nil {
+		s.header = http.Header{}
+	}
+	return s.header
+}
+
+func (s *statusWriter) WriteHeader(status int) {
+	if s.status == 0 {
+		s.status = status
+	}
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return len(p), nil
 }
 
 // home is the public home page: a sign-in button, or the way to the profile
@@ -63,6 +111,10 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 	p, err := readProfile(s)
 	if err != nil {
 		a.log.Error("example: session claims do not decode", "error", err)
+		if wantsJSON(r) {
+			writeJSON(w, http.StatusInternalServerError, jsonError{"the session cannot be read"})
+			return
+		}
 		http.Error(w, "example: the session cannot be read", http.StatusInternalServerError)
 		return
 	}

@@ -47,10 +47,17 @@ type view struct {
 	Page    any
 }
 
-// render writes the named page. Every page may show the signed-in user, so
-// none is stored by the browser's cache: after logout, Back and a reload
-// ask the server again and show the signed-out state.
+// render writes the named page with status 200.
 func (a *app) render(w http.ResponseWriter, r *http.Request, name string, page any) {
+	a.renderStatus(w, r, http.StatusOK, name, page)
+}
+
+// renderStatus writes the named page with the status. Every page may show
+// the signed-in user, so none is stored by the browser's cache: after
+// logout, Back and a reload ask the server again and show the signed-out
+// state.
+func (a *app) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string,
+	page any) {
 	v := view{Demo: a.demo, Page: page}
 	if s := zenkey.SessionFromContext(r.Context()); s != nil {
 		v.Subject = s.Subject()
@@ -67,6 +74,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, name string, page a
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 

@@ -163,3 +163,21 @@ func TestLoginAndLogout(t *testing.T) {
 	status, _ = a.do(t, "GET", "/profile", acceptJSON)
 	require.Equal(t, http.StatusUnauthorized, status)
 }
+
+func TestCrossSiteLogoutRefused(t *testing.T) {
+	a := newApp(t)
+	status, _ := a.do(t, "GET", "/profile", acceptHTML)
+	require.Equal(t, http.StatusOK, status)
+
+	// Logout is mounted through chi, and still refused from another site.
+	for _, header := range []map[string]string{
+		{"Sec-Fetch-Site": "cross-site"},
+		{"Origin": "http://evil.example"},
+	} {
+		status, _ = a.do(t, "POST", "/auth/logout", header)
+		require.Equal(t, http.StatusForbidden, status, header)
+		status, body := a.do(t, "GET", "/profile", acceptJSON)
+		require.Equal(t, http.StatusOK, status, "still signed in after %v", header)
+		require.Equal(t, "hello "+testSubject, body)
+	}
+}

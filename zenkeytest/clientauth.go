@@ -49,7 +49,7 @@ type clientAuth struct {
 // kid, which is not checked but recorded: see
 // [Server.LastClientAssertionKeyID]. Its claims must have iss and sub equal to the
 // client ID; an aud that is, or is an array that holds, the token endpoint's
-// URL (at the revocation endpoint, its own URL will do too); an exp in
+// URL (at the revocation endpoint too, as ZenKey requires); an exp in
 // the future but at most 5 minutes away; an iat and an nbf, when present, no
 // more than a minute in the future; and a jti no accepted assertion had. A
 // client_id in the form must equal the client ID. Any other assertion gets a

@@ -137,20 +137,21 @@ func TestClientAssertion(t *testing.T) {
 
 	t.Run("revocation", func(t *testing.T) {
 		tok, _ := p.login(nil)
-		for _, aud := range []string{tokenURL, revokeURL} {
-			form := withAssertion(url.Values{"token": {tok.AccessToken}},
+		for _, aud := range []string{revokeURL, p.s.Issuer + "/userinfo"} {
+			form := withAssertion(url.Values{"token": {tok.RefreshToken}},
 				signAssertion(t, clientKey(), assertionClaims(aud)))
-			status, _ := p.postForm(revokeURL, form, false)
-			assert.Equal(t, http.StatusOK, status, aud)
+			status, body := p.postForm(revokeURL, form, false)
+			assert.Equal(t, http.StatusUnauthorized, status, aud)
+			assert.Equal(t, "invalid_client", body["error"])
+			assert.Contains(t, body["error_description"], "aud must hold "+tokenURL)
 		}
-		assert.True(t, p.s.IsRevoked(tok.AccessToken))
+		assert.False(t, p.s.IsRevoked(tok.RefreshToken), "only the token endpoint is the aud")
 
-		form := withAssertion(url.Values{"token": {tok.RefreshToken}},
-			signAssertion(t, clientKey(), assertionClaims(p.s.Issuer+"/userinfo")))
-		status, body := p.postForm(revokeURL, form, false)
-		assert.Equal(t, http.StatusUnauthorized, status)
-		assert.Equal(t, "invalid_client", body["error"])
-		assert.False(t, p.s.IsRevoked(tok.RefreshToken))
+		form := withAssertion(url.Values{"token": {tok.AccessToken}},
+			signAssertion(t, clientKey(), assertionClaims(tokenURL)))
+		status, _ := p.postForm(revokeURL, form, false)
+		assert.Equal(t, http.StatusOK, status)
+		assert.True(t, p.s.IsRevoked(tok.AccessToken))
 	})
 
 	t.Run("replay", func(t *testing.T) {
@@ -199,7 +200,7 @@ func TestClientAssertionRejects(t *testing.T) {
 			c["aud"] = p.s.Issuer
 		}},
 		{name: "aud revocation endpoint", why: "aud must hold", edit: func(c claims, _ url.Values) {
-			c["aud"] = p.s.Issuer + "/revoke" // fine at the revocation endpoint only
+			c["aud"] = p.s.Issuer + "/revoke" // refused at the revocation endpoint too
 		}},
 		{name: "aud array without it", why: "aud must hold", edit: func(c claims, _ url.Values) {
 			c["aud"] = []string{p.s.Issuer}

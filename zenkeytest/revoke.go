@@ -20,16 +20,18 @@ func (s *Server) IsRevoked(token string) bool {
 }
 
 // handleRevoke is the carrier's revocation endpoint (RFC 7009): the access or
-// refresh token stops working at once. A client assertion may name the token
-// endpoint or this one as its aud. The token_type_hint is not needed and
-// is ignored, as the RFC allows. Unknown tokens get the same 200, so the
-// answer tells nothing about a token.
+// refresh token stops working at once. The client authenticates as at the
+// token endpoint, and a client assertion's aud is the token endpoint here
+// too, never this one: ZenKey and OpenID Connect Core (section 9) name the
+// token endpoint as the audience of every client assertion. The
+// token_type_hint is not needed and is ignored, as the RFC allows. Unknown
+// tokens get the same 200, so the answer tells nothing about a token.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(w, r); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
 		return
 	}
-	if !s.authenticate(w, r, s.Issuer+"/token", s.Issuer+"/revoke") {
+	if !s.authenticate(w, r, s.Issuer+"/token") {
 		return
 	}
 	token := r.PostForm.Get("token")
