@@ -149,14 +149,26 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 		return nil, nil, m.providerFailed(ctx, d, err)
 	}
 	if err != nil {
+		m.revokeOrphans(d, tok)
 		return nil, nil, m.endSession(ctx, rec, err)
 	}
 	rec, next, err := m.storeRefreshed(ctx, rec, d, m.refreshed(tok, idToken))
 	if err != nil {
+		m.revokeOrphans(d, tok)
 		return nil, nil, m.storeFailed(ctx, reasonStore, err)
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
 	return rec, next, nil
+}
+
+// revokeOrphans revokes the tokens a refresh got but no session keeps: the
+// session was logged out while the provider answered, or its id_token
+// failed a check, or the write of the result failed. The provider has
+// rotated the refresh token already, so the old one, revoked by a logout,
+// does not stand for these.
+func (m *Middleware) revokeOrphans(d *sessionData, tok *oauth2.Token) {
+	m.revokeLater(&sessionData{MCCMNC: d.MCCMNC,
+		AccessToken: token(tok.AccessToken), RefreshToken: token(tok.RefreshToken)})
 }
 
 // redeemRefreshToken asks the provider for new tokens. ZenKey ties a

@@ -490,3 +490,30 @@ func TestRefreshSendsTheCorrelationID(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshRacingALogoutRevokesItsTokens: the provider has rotated the
+// refresh token by the time a logout destroys the session. The logout
+// revoked the old tokens; the refresh's new ones, which no session keeps,
+// are revoked too.
+func TestRefreshRacingALogoutRevokesItsTokens(t *testing.T) {
+	store := &meddlingStore{Store: zenkey.NewMemoryStore()}
+	store.meddle = func(ctx context.Context, s zenkey.Store, r zenkey.Record) {
+		require.NoError(t, s.Delete(ctx, r.Key))
+	}
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.Store = store
+		longSessions(o)
+	})
+	h.tokenRoute()
+	h.login()
+	h.clock.Advance(29*time.Minute + 30*time.Second)
+
+	store.armed.Store(true)
+	require.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/token", false).status)
+	h.zk.WaitRevocations()
+
+	fresh := h.issuedTokens() // the refresh's answer
+	require.Equal(t, 1, h.idp.Calls(zenkeytest.Refresh))
+	assert.True(t, h.idp.IsRevoked(fresh["refresh_token"]), "rotated refresh token left live")
+	assert.True(t, h.idp.IsRevoked(fresh["access_token"]), "new access token left live")
+}
