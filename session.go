@@ -24,18 +24,19 @@ func (token) Format(f fmt.State, _ rune) { fmt.Fprint(f, "[redacted]") }
 // LogValue makes slog print "[redacted]".
 func (token) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
-// sessionData is what a session record's blob holds once opened.
+// sessionData is what a session record's blob holds once opened. Its
+// tokens are encoded apart from the other fields: see sessionblob.go.
 type sessionData struct {
 	Issuer        string          `json:"iss"`
 	Subject       string          `json:"sub"`
 	MCCMNC        string          `json:"mccmnc,omitempty"`
 	SID           string          `json:"sid,omitempty"`
-	IDToken       token           `json:"id_token"` // its payload is the session's claims
-	AccessToken   token           `json:"access_token"`
-	RefreshToken  token           `json:"refresh_token,omitempty"`
+	IDToken       token           `json:"-"` // its payload is the session's claims
+	AccessToken   token           `json:"-"`
+	RefreshToken  token           `json:"-"`
 	TokenType     string          `json:"token_type,omitempty"`
 	Expiry        time.Time       `json:"expiry"`
-	Nonce         token           `json:"nonce"`
+	Nonce         token           `json:"-"`
 	AuthTime      int64           `json:"auth_time,omitempty"`
 	CorrelationID string          `json:"correlation_id,omitempty"`
 	UserInfo      *userInfoCache  `json:"userinfo,omitempty"`
@@ -92,17 +93,17 @@ func (m *Middleware) openSession(rec *Record) (*sessionData, error) {
 		return nil, err
 	}
 	var d sessionData
-	if err := json.Unmarshal(plain, &d); err != nil {
-		return nil, fmt.Errorf("zenkey: session record: %w", err)
+	if err := d.unmarshal(plain); err != nil {
+		return nil, err
 	}
 	return &d, nil
 }
 
 // sealSession encodes d into rec's blob, sealed under the current key.
 func (m *Middleware) sealSession(rec *Record, d *sessionData) error {
-	plain, err := json.Marshal(d)
+	plain, err := d.marshal()
 	if err != nil {
-		return fmt.Errorf("zenkey: session record: %w", err)
+		return err
 	}
 	rec.Blob = m.keys.seal(rec.Key, plain)
 	return nil
