@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -34,18 +33,16 @@ const (
 )
 
 // faultOptions makes the app give up on the provider after providerTimeout
-// and on the store after storeTimeout, and routes its provider calls
-// through d, when d is not nil.
-func faultOptions(d *detour) func(*zenkey.Options) {
-	return func(o *zenkey.Options) {
-		base := o.HTTPClient.Transport
-		if d != nil {
-			d.base = base
-			base = d
-		}
-		o.HTTPClient = &http.Client{Transport: base, Timeout: providerTimeout}
-		o.StoreTimeout = storeTimeout
+// and on the store after storeTimeout. It also takes the harness's token
+// recorder out of the way: the recorder reads every token answer to its
+// end, and the app's own limits are under test here.
+func faultOptions(o *zenkey.Options) {
+	transport := o.HTTPClient.Transport
+	if r, ok := transport.(recordingTransport); ok {
+		transport = r.base
 	}
+	o.HTTPClient = &http.Client{Transport: transport, Timeout: providerTimeout}
+	o.StoreTimeout = storeTimeout
 }
 
 // impatient returns a new browser of h's that gives up after patience, and
@@ -72,142 +69,55 @@ func assertErrorPage(t *testing.T, p page, statuses ...int) {
 	}
 }
 
-// A detour sends the app's requests for one provider endpoint (the path
-// ending in suffix) to a server of the test's own, which misbehaves in ways
-// zenkeytest does not: garbage, enormous bodies, wrong content types, a
-// closed port.
-type detour struct {
-	base   http.RoundTripper
-	mu     sync.Mutex
-	suffix string
-	to     *httptest.Server
-}
-
-func (d *detour) set(suffix string, to *httptest.Server) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.suffix, d.to = suffix, to
-}
-
-func (d *detour) RoundTrip(req *http.Request) (*http.Response, error) {
-	d.mu.Lock()
-	suffix, to := d.suffix, d.to
-	d.mu.Unlock()
-	if to == nil || !strings.HasSuffix(req.URL.Path, suffix) {
-		return d.base.RoundTrip(req)
-	}
-	out := req.Clone(req.Context())
-	u, _ := url.Parse(to.URL)
-	out.URL.Scheme, out.URL.Host, out.Host = u.Scheme, u.Host, ""
-	return http.DefaultTransport.RoundTrip(out)
-}
-
-// misbehaving starts a server that answers every request with h.
-func misbehaving(t *testing.T, h http.HandlerFunc) *httptest.Server {
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
-	return s
-}
-
-// closedServer is the address of a server that is gone: connections to it
-// are refused.
-func closedServer() *httptest.Server {
-	s := httptest.NewServer(http.NotFoundHandler())
-	s.Close()
-	return s
-}
-
-// endless answers 200 with a JSON document that never ends, and counts
-// what it wrote: a client that reads it all has no size limit.
-type endless struct{ written atomic.Int64 }
-
-const endlessCap = 64 << 20
-
-func (e *endless) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"issuer":"`)
-	chunk := []byte(strings.Repeat("a", 32<<10))
-	for e.written.Load() < endlessCap && r.Context().Err() == nil {
-		n, err := w.Write(chunk)
-		e.written.Add(int64(n))
-		if err != nil {
-			return
-		}
-	}
-}
-
-// The bodies a broken provider sends with 200.
-var (
-	garbage  = func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "\x00\xff{{not json") }
-	htmlPage = func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, "<!doctype html><title>Gateway</title><p>Please log in to the Wi-Fi.")
-	}
-)
-
 // providerFault is one way for a provider endpoint to fail.
 type providerFault struct {
 	name  string
-	apply func(t *testing.T, h *harness, d *detour, e zenkeytest.Endpoint, suffix string)
+	apply func(t *testing.T, h *harness, e zenkeytest.Endpoint)
 }
 
 var providerFaults = []providerFault{
-	{"down", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
-		d.set(suffix, closedServer())
+	{"down", func(t *testing.T, h *harness, e zenkeytest.Endpoint) {
+		h.idp.Misbehave(e, zenkeytest.HangUp)
 	}},
-	{"slow", func(t *testing.T, h *harness, _ *detour, e zenkeytest.Endpoint, _ string) {
+	{"slow", func(t *testing.T, h *harness, e zenkeytest.Endpoint) {
 		h.idp.Delay(e, 10*providerTimeout)
 	}},
-	{"500", func(t *testing.T, h *harness, _ *detour, e zenkeytest.Endpoint, _ string) {
+	{"500", func(t *testing.T, h *harness, e zenkeytest.Endpoint) {
 		h.idp.Fail(e, http.StatusInternalServerError)
 	}},
-	{"503", func(t *testing.T, h *harness, _ *detour, e zenkeytest.Endpoint, _ string) {
+	{"503", func(t *testing.T, h *harness, e zenkeytest.Endpoint) {
 		h.idp.Fail(e, http.StatusServiceUnavailable)
 	}},
-	{"garbage", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
-		d.set(suffix, misbehaving(t, garbage))
+	{"garbage", func(t *testing.T, h *harness, e zenkeytest.Endpoint) {
+		h.idp.Misbehave(e, zenkeytest.GarbageBody)
 	}},
-	{"enormous", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
-		e := &endless{}
-		d.set(suffix, misbehaving(t, e.ServeHTTP))
+	{"enormous", func(t *testing.T, h *harness, e zenkeytest.Endpoint) {
+		h.idp.Misbehave(e, zenkeytest.EnormousBody)
 		t.Cleanup(func() {
-			assert.Less(t, e.written.Load(), int64(endlessCap), "the app read an endless answer to its end")
+			// What the network buffers is sent too: some MiB.
+			assert.Less(t, h.idp.Sent(e), int64(zenkeytest.EnormousSize/2),
+				"the app read an enormous answer to its end")
 		})
 	}},
-	{"wrong content type", func(t *testing.T, h *harness, d *detour, _ zenkeytest.Endpoint, suffix string) {
-		d.set(suffix, misbehaving(t, htmlPage))
+	{"wrong content type", func(t *testing.T, h *harness, e zenkeytest.Endpoint) {
+		h.idp.Misbehave(e, zenkeytest.HTMLPage)
 	}},
-}
-
-// heal undoes every provider fault.
-func heal(h *harness, d *detour) {
-	h.idp.Heal()
-	d.set("", nil)
 }
 
 func TestProviderFaultsDuringLogin(t *testing.T) {
-	endpoints := []struct {
-		e      zenkeytest.Endpoint
-		suffix string
-	}{
-		{zenkeytest.Discovery, "/.well-known/openid_configuration"},
-		{zenkeytest.JWKS, "/jwks"},
-		{zenkeytest.Token, "/token"},
-	}
-	for _, ep := range endpoints {
+	for _, e := range []zenkeytest.Endpoint{zenkeytest.Discovery, zenkeytest.JWKS, zenkeytest.Token} {
 		for _, f := range providerFaults {
-			t.Run(string(ep.e)+"/"+f.name, func(t *testing.T) {
-				d := &detour{}
-				h := newHarness(t, faultOptions(d))
+			t.Run(string(e)+"/"+f.name, func(t *testing.T) {
+				h := newHarness(t, faultOptions)
 				b, _ := impatient(h)
-				f.apply(t, h, d, ep.e, ep.suffix)
+				f.apply(t, h, e)
 
 				start := time.Now()
 				p := h.do(b, http.MethodGet, "/profile", true)
 
 				assertErrorPage(t, p, http.StatusBadRequest, http.StatusBadGateway, http.StatusServiceUnavailable)
 				assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
-				heal(h, d)
+				h.idp.Heal()
 				assert.False(t, h.signedIn(b), "a failed login grants nothing")
 
 				// A failed key fetch is not repeated for 30 seconds.
@@ -217,18 +127,19 @@ func TestProviderFaultsDuringLogin(t *testing.T) {
 		}
 	}
 	t.Run("discovery/provider_not_found", func(t *testing.T) {
-		d := &detour{}
-		h := newHarness(t, faultOptions(d))
+		h := newHarness(t, faultOptions)
 		b, _ := impatient(h)
-		d.set("/.well-known/openid_configuration", misbehaving(t, func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"error":"provider_not_found","error_description":"unknown carrier"}`)
-		}))
-		p := h.do(b, http.MethodGet, "/profile", true)
+		picky := *b // picks a carrier that discovery does not know
+		picky.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if q := req.URL.Query(); req.URL.Path == "/auth/callback" && q.Has("mccmnc") {
+				q.Set("mccmnc", "310998")
+				req.URL.RawQuery = q.Encode()
+			}
+			return nil
+		}
+		p := h.do(&picky, http.MethodGet, "/profile", true)
 		assertErrorPage(t, p, http.StatusBadRequest)
 		assert.Contains(t, p.body, "does not offer ZenKey")
-		heal(h, d)
 		assert.False(t, h.signedIn(b))
 	})
 }
@@ -236,18 +147,17 @@ func TestProviderFaultsDuringLogin(t *testing.T) {
 func TestStandardProviderDiscoveryFaults(t *testing.T) {
 	for _, f := range providerFaults {
 		t.Run(f.name, func(t *testing.T) {
-			d := &detour{}
 			h := newHarness(t, func(o *zenkey.Options) {
 				useIssuer(o)
-				faultOptions(d)(o)
+				faultOptions(o)
 			})
 			b, _ := impatient(h)
-			f.apply(t, h, d, zenkeytest.Configuration, "/.well-known/openid-configuration")
+			f.apply(t, h, zenkeytest.Configuration)
 
 			p := h.do(b, http.MethodGet, "/profile", true)
 
 			assertErrorPage(t, p, http.StatusBadGateway)
-			heal(h, d)
+			h.idp.Heal()
 			assert.False(t, h.signedIn(b))
 			assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status, "recovers")
 		})
@@ -270,19 +180,18 @@ func (h *harness) userInfoRoute() {
 func TestProviderFaultsDuringUserInfo(t *testing.T) {
 	for _, f := range providerFaults {
 		t.Run(f.name, func(t *testing.T) {
-			d := &detour{}
-			h := newHarness(t, faultOptions(d))
+			h := newHarness(t, faultOptions)
 			h.userInfoRoute()
 			b, _ := impatient(h)
 			require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
-			f.apply(t, h, d, zenkeytest.UserInfo, "/userinfo")
+			f.apply(t, h, zenkeytest.UserInfo)
 
 			start := time.Now()
 			p := h.do(b, http.MethodGet, "/me", false)
 
 			assert.Equal(t, http.StatusBadGateway, p.status, p.body)
 			assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
-			heal(h, d)
+			h.idp.Heal()
 			assert.True(t, h.signedIn(b), "a userinfo failure ends no session")
 			assert.Equal(t, "ok "+testSubject, h.do(b, http.MethodGet, "/me", false).body, "recovers")
 		})
@@ -292,23 +201,22 @@ func TestProviderFaultsDuringUserInfo(t *testing.T) {
 func TestProviderFaultsDuringRefresh(t *testing.T) {
 	for _, f := range providerFaults {
 		t.Run(f.name, func(t *testing.T) {
-			d := &detour{}
 			h := newHarness(t, func(o *zenkey.Options) {
 				longSessions(o)
-				faultOptions(d)(o)
+				faultOptions(o)
 			})
 			h.tokenRoute()
 			b, _ := impatient(h)
 			require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
 			h.clock.Advance(30 * time.Minute)
-			f.apply(t, h, d, zenkeytest.Refresh, "/token")
+			f.apply(t, h, zenkeytest.Refresh)
 
 			start := time.Now()
 			p := h.do(b, http.MethodGet, "/token", false)
 
 			assert.Equal(t, http.StatusBadGateway, p.status, p.body)
 			assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
-			heal(h, d)
+			h.idp.Heal()
 			assert.Equal(t, "ok", h.do(b, http.MethodGet, "/token", false).body,
 				"the session and its refresh token survive a provider failure")
 		})
@@ -338,13 +246,9 @@ func TestProviderKeysRotateOrVanish(t *testing.T) {
 		assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body)
 	})
 	t.Run("vanished", func(t *testing.T) {
-		d := &detour{}
-		h := newHarness(t, faultOptions(d))
+		h := newHarness(t, faultOptions)
 		require.Equal(t, http.StatusOK, h.login().status)
-		d.set("/jwks", misbehaving(t, func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, `{"keys":[]}`)
-		}))
+		h.idp.HideKeys(true)
 		h.idp.RotateKey(false)
 		h.clock.Advance(time.Minute)
 
@@ -446,7 +350,7 @@ func storeHarness(t *testing.T, edit func(*zenkey.Options)) (*harness, *brokenSt
 	h := newHarness(t, func(o *zenkey.Options) {
 		o.Store = store
 		longSessions(o)
-		faultOptions(nil)(o)
+		faultOptions(o)
 		if edit != nil {
 			edit(o)
 		}
@@ -717,7 +621,7 @@ func TestRefreshSurvivesAFailedFinalWrite(t *testing.T) {
 	h := newHarness(t, func(o *zenkey.Options) {
 		o.Store = store
 		longSessions(o)
-		faultOptions(nil)(o)
+		faultOptions(o)
 	})
 	h.tokenRoute()
 	b, _ := impatient(h)
@@ -750,7 +654,7 @@ func TestRefreshSurvivesAFailedFinalWrite(t *testing.T) {
 func TestRefreshKeepsTheSessionWhenKeysCannotBeFetched(t *testing.T) {
 	h := newHarness(t, func(o *zenkey.Options) {
 		longSessions(o)
-		faultOptions(nil)(o)
+		faultOptions(o)
 	})
 	h.tokenRoute()
 	b, _ := impatient(h)
@@ -792,7 +696,7 @@ func TestBackchannelLogoutProviderOutageIs503(t *testing.T) {
 				useIssuer(o)
 				longSessions(o)
 				o.AbsoluteTimeout = 24 * time.Hour
-				faultOptions(nil)(o)
+				faultOptions(o)
 			})
 			require.Equal(t, http.StatusOK, h.login().status)
 			h.clock.Advance(time.Minute)

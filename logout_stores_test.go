@@ -17,26 +17,35 @@ import (
 
 // instancePair is two app instances sharing one store's data, as behind a
 // load balancer, and a standard provider. Instance A's store can fail its
-// deletes on demand, and a journal records, in order, the deletions A's
-// store confirmed and the revocation requests the instances sent.
+// deletes on demand, the provider's revocation endpoint can be made slow,
+// and a journal records, in order, the deletions A's store confirmed and
+// the revocation requests the instances sent.
 type instancePair struct {
-	a, b    *harness
-	faults  *faultyStore // A's store
-	journal *journal
+	a, b        *harness
+	faults      *faultyStore // A's store
+	revocations *revocationHold
+	journal     *journal
 }
 
-// newInstancePair starts two instances over fresh data of kind's store.
-func newInstancePair(t *testing.T, kind storeKind) *instancePair {
+// newInstancePair starts two instances over fresh data of kind's store;
+// edits, when not nil, change both instances' options last.
+func newInstancePair(t *testing.T, kind storeKind, edits ...func(*zenkey.Options)) *instancePair {
 	open := kind.open(t)
-	p := &instancePair{journal: &journal{}}
+	p := &instancePair{journal: &journal{}, revocations: &revocationHold{}}
 	p.faults = &faultyStore{Store: &journalStore{Store: open(), j: p.journal}}
 	p.a = newHarness(t, func(o *zenkey.Options) {
 		useIssuer(o) // back-channel logout is for standard providers
 		o.Store = p.faults
 		o.AllowLogoutEverywhere = true
+		p.revocations.base = o.HTTPClient.Transport
 		o.HTTPClient = &http.Client{
-			Transport: journalTransport{p.journal, o.HTTPClient.Transport},
+			Transport: journalTransport{p.journal, p.revocations},
 			Timeout:   o.HTTPClient.Timeout,
+		}
+		for _, edit := range edits {
+			if edit != nil {
+				edit(o)
+			}
 		}
 	})
 	p.b = p.a.secondInstance(open())
@@ -236,4 +245,47 @@ func (t journalTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.j.add("revoke")
 	}
 	return t.base.RoundTrip(req)
+}
+
+// revocationHold makes the provider's revocation endpoint slow, as the app
+// sees it: while held, a revocation request waits until it is let go (then
+// it goes through) or until its sender gives up.
+type revocationHold struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	gate chan struct{} // nil when not held
+}
+
+func (h *revocationHold) hold() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gate == nil {
+		h.gate = make(chan struct{})
+	}
+}
+
+func (h *revocationHold) letGo() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gate != nil {
+		close(h.gate)
+		h.gate = nil
+	}
+}
+
+func (h *revocationHold) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	gate := h.gate
+	h.mu.Unlock()
+	if gate != nil && strings.HasSuffix(req.URL.Path, "/revoke") {
+		select {
+		case <-gate:
+		case <-req.Context().Done():
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, req.Context().Err()
+		}
+	}
+	return h.base.RoundTrip(req)
 }

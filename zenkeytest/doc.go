@@ -35,10 +35,13 @@
 //
 // Switches make the provider misbehave, for the relying party's error paths:
 // [Server.EditClaims], [Server.EditIDToken], [Server.SignWithUnpublishedKey],
-// [Server.RotateKey], [Server.Fail], [Server.Delay], [Server.SetTokenError],
-// [Server.SetAuthorizeError] and [Server.EchoContext]; [Server.Heal] undoes
-// them. [Server.Calls] counts the requests each [Endpoint] received. Every
-// method is safe for concurrent use with the requests the server is serving.
+// [Server.RotateKey], [Server.HideKeys], [Server.Fail], [Server.Misbehave]
+// (garbage, enormous or HTML answers, or a connection closed without one),
+// [Server.Delay], [Server.SetTokenError], [Server.SetAuthorizeError] and
+// [Server.EchoContext]; [Server.Heal] undoes them. [Server.Calls] counts the
+// requests each [Endpoint] received, and [Server.Sent] the bytes it answered.
+// Every method is safe for concurrent use with the requests the server is
+// serving.
 //
 // ZenKey has no logout endpoint. The end_session endpoint and
 // [Server.LogoutToken] serve the relying party's standard-provider path.
@@ -59,9 +62,10 @@
 //
 // and then makes it fail where the test needs it to:
 //
-//	s.SetTokenError("invalid_grant")      // code exchange and refresh fail
-//	s.Fail(zenkeytest.UserInfo, 503)      // userinfo is down
-//	s.EditClaims(func(c map[string]any) { // a token for someone else
+//	s.SetTokenError("invalid_grant")                // code exchange and refresh fail
+//	s.Fail(zenkeytest.UserInfo, 503)                // userinfo is unavailable
+//	s.Misbehave(zenkeytest.JWKS, zenkeytest.HangUp) // the keys' host is down
+//	s.EditClaims(func(c map[string]any) {           // a token for someone else
 //		c["aud"] = "another-client"
 //	})
 package zenkeytest

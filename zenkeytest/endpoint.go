@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Endpoint names an endpoint of the provider, for [Server.Calls], [Server.Fail]
-// and [Server.Delay].
+// Endpoint names an endpoint of the provider, for [Server.Calls],
+// [Server.Sent], [Server.Fail], [Server.Misbehave] and [Server.Delay].
 type Endpoint string
 
 // The provider's endpoints.
@@ -37,24 +37,50 @@ func (e Endpoint) browser() bool {
 	return e == DiscoveryUI || e == Authorize || e == EndSession
 }
 
-// Calls returns how many requests reached e, including those that Fail and
-// Delay answered. The forms posted by the interactive pages are not counted.
+// Calls returns how many requests reached e, including those that Fail,
+// Misbehave and Delay answered. The forms posted by the interactive pages are
+// not counted.
 func (s *Server) Calls(e Endpoint) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[e]
 }
 
-// Fail makes e answer every later request with the HTTP status, and nothing
-// else: a JSON OAuth error for the endpoints servers call, a short text for
-// those browsers visit. A status of 0 makes e work again, as does [Server.Heal].
-func (s *Server) Fail(e Endpoint, status int) {
+// Sent returns how many bytes of response body e has written, over all its
+// answers, those of Fail and Misbehave included. Writing stops when the client
+// hangs up, but the network buffers some MiB first: after an [EnormousBody],
+// a count well below [EnormousSize] shows that the client stopped reading.
+func (s *Server) Sent(e Endpoint) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sw.failures == nil {
-		s.sw.failures = make(map[Endpoint]int)
+	return s.sent[e]
+}
+
+// fault is how an endpoint answers instead of doing its work: with the
+// status set by Fail, or the misbehaviour set by Misbehave. Its zero value
+// is no fault.
+type fault struct {
+	status      int
+	misbehavior Misbehavior
+}
+
+// Fail makes e answer every later request with the HTTP status, and nothing
+// else: a JSON OAuth error for the endpoints servers call, a short text for
+// those browsers visit. It replaces a misbehaviour set by [Server.Misbehave],
+// as Misbehave replaces it. A status of 0 makes e work again, as does
+// [Server.Heal].
+func (s *Server) Fail(e Endpoint, status int) {
+	s.setFault(e, fault{status: status})
+}
+
+// setFault makes f the way e answers.
+func (s *Server) setFault(e Endpoint, f fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sw.faults == nil {
+		s.sw.faults = make(map[Endpoint]fault)
 	}
-	s.sw.failures[e] = status
+	s.sw.faults[e] = f
 }
 
 // Delay makes e wait d before it answers each later request, or until the
@@ -69,22 +95,23 @@ func (s *Server) Delay(e Endpoint, d time.Duration) {
 	s.sw.delays[e] = d
 }
 
-// endpoint wraps h in the switches every endpoint obeys.
+// endpoint wraps h in the counters and switches every endpoint obeys.
 func (s *Server) endpoint(e Endpoint, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		w = s.counting(e, w)
 		if !s.intercept(e, w, r) {
 			h(w, r)
 		}
 	}
 }
 
-// intercept counts a request to e, then applies the delay and the failure set
-// for e. It reports whether it dealt with the request, by a failure or because
+// intercept counts a request to e, then applies the delay and the fault set
+// for e. It reports whether it dealt with the request, by a fault or because
 // the client gave up while it waited.
 func (s *Server) intercept(e Endpoint, w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	s.calls[e]++
-	status, delay := s.sw.failures[e], s.sw.delays[e]
+	f, delay := s.sw.faults[e], s.sw.delays[e]
 	s.mu.Unlock()
 
 	if delay > 0 && r.Method == http.MethodPost {
@@ -95,6 +122,11 @@ func (s *Server) intercept(e Endpoint, w http.ResponseWriter, r *http.Request) b
 	if !wait(r.Context(), delay) {
 		return true
 	}
+	if f.misbehavior != Behave {
+		misbehave(w, r, f.misbehavior)
+		return true
+	}
+	status := f.status
 	if status == 0 {
 		return false
 	}
@@ -124,4 +156,31 @@ func wait(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// counting returns w, counting the body bytes written through it for
+// [Server.Sent].
+func (s *Server) counting(e Endpoint, w http.ResponseWriter) http.ResponseWriter {
+	return &countingWriter{ResponseWriter: w, s: s, e: e}
+}
+
+// countingWriter adds what it writes to its endpoint's count.
+type countingWriter struct {
+	http.ResponseWriter
+	s *Server
+	e Endpoint
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.s.mu.Lock()
+	w.s.sent[w.e] += int64(n)
+	w.s.mu.Unlock()
+	return n, err
+}
+
+// Unwrap gives http.ResponseController the writer underneath, for the
+// hijacking of HangUp.
+func (w *countingWriter) Unwrap() http.ResponseWriter {
+	return w.ResponseWriter
 }

@@ -124,6 +124,29 @@ func ExampleServer_Fail() {
 	// 200 2
 }
 
+// A misbehaving endpoint answers what no provider should, here a captive
+// portal's page where JSON was expected, until Heal.
+func ExampleServer_Misbehave() {
+	s := zenkeytest.NewServer(zenkeytest.Config{ClientID: "my-client", ClientSecret: "s"})
+	defer s.Close()
+
+	s.Misbehave(zenkeytest.Configuration, zenkeytest.HTMLPage)
+	_, err := oidc.NewProvider(context.Background(), s.Issuer)
+	fmt.Println("provider:", err != nil)
+
+	s.Misbehave(zenkeytest.Configuration, zenkeytest.HangUp)
+	_, err = http.Get(s.Issuer + "/.well-known/openid-configuration")
+	fmt.Println("hung up:", err != nil)
+
+	s.Heal()
+	_, err = oidc.NewProvider(context.Background(), s.Issuer)
+	fmt.Println("healed:", err == nil)
+	// Output:
+	// provider: true
+	// hung up: true
+	// healed: true
+}
+
 // A user who moved from another carrier brings a port token, signed by that
 // carrier, in the id_token's "aka" claim.
 func ExampleServer_AddPreviousCarrier() {

@@ -83,18 +83,34 @@ func (s *Server) SignWithUnpublishedKey(on bool) {
 	s.sw.rogueKey = rogue
 }
 
+// HideKeys makes the JWKS publish an empty key set while on, as a provider
+// whose keys vanished does: tokens are still signed with the current key,
+// which no relying party can then fetch. Off, or [Server.Heal], publishes the
+// keys again. The carriers added by [Server.AddPreviousCarrier] keep
+// publishing theirs.
+func (s *Server) HideKeys(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sw.hideKeys = on
+}
+
 // handleJWKS publishes the public keys, as a JSON Web Key Set.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	s.initKeys()
 	s.mu.Lock()
-	set := keySet(s.keys.published...)
+	published := s.keys.published
+	if s.sw.hideKeys {
+		published = nil
+	}
+	set := keySet(published...)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, set)
 }
 
-// keySet is the JSON Web Key Set that publishes the public halves of keys.
+// keySet is the JSON Web Key Set that publishes the public halves of keys:
+// {"keys":[]} for none.
 func keySet(keys ...*signingKey) jose.JSONWebKeySet {
-	var set jose.JSONWebKeySet
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, k := range keys {
 		set.Keys = append(set.Keys, jose.JSONWebKey{
 			Key: &k.key.PublicKey, KeyID: k.id, Algorithm: string(jose.RS256), Use: "sig",

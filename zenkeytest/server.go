@@ -107,6 +107,7 @@ type Server struct {
 	loginHintToken  string
 	userInfo        []byte // a JSON object
 	calls           map[Endpoint]int
+	sent            map[Endpoint]int64 // body bytes written, for Sent
 	lastDiscoveryUI url.Values
 	lastAuthorize   url.Values
 	codes           map[string]*login      // by authorization code, until redeemed
@@ -144,6 +145,7 @@ func newServer(c Config, scheme string) *Server {
 		subject:  c.Subject,
 		userInfo: defaultUserInfo,
 		calls:    make(map[Endpoint]int),
+		sent:     make(map[Endpoint]int64),
 		codes:    make(map[string]*login),
 		access:   make(map[string]accessGrant),
 		refresh:  make(map[string]*login),

@@ -8,11 +8,12 @@ import (
 // switches is the misbehaviour a test has asked for. Its zero value is a
 // provider that behaves.
 type switches struct {
-	failures    map[Endpoint]int
+	faults      map[Endpoint]fault
 	delays      map[Endpoint]time.Duration
 	editClaims  func(claims map[string]any)
 	editIDToken func(jwt string) string
 	rogueKey    *rsa.PrivateKey // signs instead of the published key when set
+	hideKeys    bool            // the JWKS publishes no key
 
 	noContextEcho bool // the id_token leaves out the authorization's context
 
@@ -21,12 +22,14 @@ type switches struct {
 	authorizeErrorDescription string
 }
 
-// Heal makes the provider behave again: it removes every failure, delay and
-// error set by [Server.Fail], [Server.Delay], [Server.SetTokenError] and
-// [Server.SetAuthorizeError], and every edit set by [Server.EditClaims],
-// [Server.EditIDToken] and [Server.SignWithUnpublishedKey], and turns
+// Heal makes the provider behave again: it removes every failure,
+// misbehaviour, delay and error set by [Server.Fail], [Server.Misbehave],
+// [Server.Delay], [Server.SetTokenError] and [Server.SetAuthorizeError], and
+// every edit set by [Server.EditClaims], [Server.EditIDToken],
+// [Server.SignWithUnpublishedKey] and [Server.HideKeys], and turns
 // [Server.EchoContext] back on. The subject, login hint token, user info,
-// signing keys, client key and previous carriers stay as they are.
+// signing keys, client key and previous carriers stay as they are, and so do
+// the counts of [Server.Calls] and [Server.Sent].
 func (s *Server) Heal() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,10 +1,12 @@
 package zenkeytest_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -134,6 +136,167 @@ func TestDelay(t *testing.T) {
 	})
 }
 
+func TestMisbehave(t *testing.T) {
+	for _, tt := range []struct {
+		m           zenkeytest.Misbehavior
+		contentType string
+		check       func(t *testing.T, body []byte)
+	}{
+		{zenkeytest.GarbageBody, "application/json", func(t *testing.T, body []byte) {
+			assert.NotEmpty(t, body)
+			assert.False(t, json.Valid(body), "%q", body)
+		}},
+		{zenkeytest.EnormousBody, "application/json", func(t *testing.T, body []byte) {
+			// A JSON object, too big: json.Valid would take seconds
+			// under the race detector.
+			assert.Len(t, body, zenkeytest.EnormousSize)
+			assert.True(t, bytes.HasPrefix(body, []byte(`{"padding":"aaaa`)), "%.20q", body)
+			assert.True(t, bytes.HasSuffix(body, []byte(`aaaa"}`)))
+		}},
+		{zenkeytest.HTMLPage, "text/html; charset=utf-8", func(t *testing.T, body []byte) {
+			assert.True(t, strings.HasPrefix(string(body), "<!doctype html>"), "%q", body)
+		}},
+	} {
+		t.Run(string(tt.m), func(t *testing.T) {
+			p := newRP(t, zenkeytest.Config{})
+			p.s.Misbehave(zenkeytest.JWKS, tt.m)
+
+			resp, err := p.s.Client().Get(p.s.Issuer + "/jwks")
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, tt.contentType, resp.Header.Get("Content-Type"))
+			tt.check(t, body)
+			assert.Equal(t, int64(len(body)), p.s.Sent(zenkeytest.JWKS))
+
+			p.s.Misbehave(zenkeytest.JWKS, zenkeytest.Behave)
+			assert.Len(t, publishedKIDs(t, p), 1)
+		})
+	}
+}
+
+func TestMisbehavePanicsOnAnUnknownMisbehavior(t *testing.T) {
+	p := newRP(t, zenkeytest.Config{})
+	assert.PanicsWithValue(t, `zenkeytest: unknown Misbehavior "slow"`, func() {
+		p.s.Misbehave(zenkeytest.Token, "slow")
+	})
+}
+
+func TestMisbehaveEnormousBodyStopsWhenTheClientHangsUp(t *testing.T) {
+	s := zenkeytest.NewServer(zenkeytest.Config{ClientID: clientID, ClientSecret: clientSecret})
+	defer s.Close()
+	s.Misbehave(zenkeytest.UserInfo, zenkeytest.EnormousBody)
+
+	resp, err := s.Client().Get(s.Issuer + "/userinfo")
+	require.NoError(t, err)
+	_, err = io.ReadFull(resp.Body, make([]byte, 64<<10))
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), resp.ContentLength, "no length to refuse it by")
+	resp.Body.Close() // unread: the connection closes
+
+	s.Close() // waits for the handler to give up
+	assert.Less(t, s.Sent(zenkeytest.UserInfo), int64(zenkeytest.EnormousSize/2))
+}
+
+func TestMisbehaveHangUp(t *testing.T) {
+	p := newRP(t, zenkeytest.Config{})
+	tok, _ := p.login(nil)
+	p.s.Misbehave(zenkeytest.Refresh, zenkeytest.HangUp)
+	p.s.Misbehave(zenkeytest.UserInfo, zenkeytest.HangUp)
+
+	_, err := p.refresh(tok)
+	require.ErrorContains(t, err, "EOF")
+	req, err := http.NewRequest(http.MethodGet, p.provider.UserInfoEndpoint(), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	_, err = p.s.Client().Do(req)
+	require.ErrorContains(t, err, "EOF")
+	assert.GreaterOrEqual(t, p.s.Calls(zenkeytest.UserInfo), 1)
+	assert.Zero(t, p.s.Sent(zenkeytest.UserInfo))
+
+	p.s.Heal()
+	status, _ := p.userInfo(tok.AccessToken)
+	assert.Equal(t, http.StatusOK, status)
+	_, err = p.refresh(tok)
+	assert.NoError(t, err, "the refresh token survived the hang-up")
+}
+
+func TestMisbehaveLeavesGrantsUsable(t *testing.T) {
+	for _, m := range []zenkeytest.Misbehavior{
+		zenkeytest.GarbageBody, zenkeytest.EnormousBody, zenkeytest.HTMLPage,
+	} {
+		t.Run(string(m), func(t *testing.T) {
+			p := newRP(t, zenkeytest.Config{})
+			a := newAuthRequest(nil)
+			code := p.authorize(a).Get("code")
+
+			p.s.Misbehave(zenkeytest.Token, m)
+			_, err := p.conf.Exchange(p.ctx, code, oauth2.VerifierOption(a.verifier))
+			require.Error(t, err)
+
+			p.s.Heal()
+			tok, err := p.conf.Exchange(p.ctx, code, oauth2.VerifierOption(a.verifier))
+			require.NoError(t, err, "the code survived the misbehaviour")
+			p.s.Misbehave(zenkeytest.Refresh, m)
+			_, err = p.refresh(tok)
+			require.Error(t, err)
+			p.s.Misbehave(zenkeytest.Refresh, zenkeytest.Behave)
+			_, err = p.refresh(tok)
+			require.NoError(t, err, "the refresh token survived the misbehaviour")
+		})
+	}
+}
+
+func TestMisbehaveAndFailReplaceEachOther(t *testing.T) {
+	p := newRP(t, zenkeytest.Config{})
+	tok, _ := p.login(nil)
+	get := func() (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, p.provider.UserInfoEndpoint(), nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := p.s.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Content-Type")
+	}
+
+	p.s.Misbehave(zenkeytest.UserInfo, zenkeytest.HTMLPage)
+	p.s.Fail(zenkeytest.UserInfo, http.StatusServiceUnavailable)
+	status, _ := get()
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+
+	p.s.Misbehave(zenkeytest.UserInfo, zenkeytest.HTMLPage)
+	status, ct := get()
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "text/html; charset=utf-8", ct)
+
+	p.s.Fail(zenkeytest.UserInfo, 0)
+	status, ct = get()
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "application/json", ct)
+}
+
+func TestHideKeys(t *testing.T) {
+	p := newRP(t, zenkeytest.Config{})
+	tok, _ := p.login(nil)
+	p.s.HideKeys(true)
+
+	resp, err := p.s.Client().Get(p.s.Issuer + "/jwks")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.JSONEq(t, `{"keys":[]}`, string(body), "an empty set, not null")
+	_, err = newRPFor(t, p.s).verify(tok)
+	require.Error(t, err, "no key to verify with")
+
+	p.s.HideKeys(false)
+	_, err = newRPFor(t, p.s).verify(tok)
+	require.NoError(t, err)
+}
+
 func TestSetTokenError(t *testing.T) {
 	p := newRP(t, zenkeytest.Config{})
 	a := newAuthRequest(nil)
@@ -211,6 +374,9 @@ func TestHeal(t *testing.T) {
 	p.s.SetAuthorizeError("request_denied", "")
 	p.s.SetTokenError("invalid_grant")
 	p.s.Fail(zenkeytest.JWKS, http.StatusInternalServerError)
+	p.s.Misbehave(zenkeytest.Token, zenkeytest.HangUp)
+	p.s.Misbehave(zenkeytest.Authorize, zenkeytest.HTMLPage)
+	p.s.HideKeys(true)
 	p.s.Delay(zenkeytest.Token, time.Hour)
 	p.s.Heal()
 
@@ -363,6 +529,9 @@ func TestConcurrentUse(t *testing.T) {
 			p.s.SetClientKey(&clientKey().PublicKey, false)
 			_ = p.s.LastClientAssertion()
 			p.s.Fail(zenkeytest.UserInfo, http.StatusInternalServerError)
+			p.s.Misbehave(zenkeytest.Revoke, zenkeytest.HangUp)
+			p.s.HideKeys(i%2 == 1)
+			_ = p.s.Sent(zenkeytest.Token)
 			p.s.SetSubject(fmt.Sprint("310999-", i))
 			p.s.RotateKey(i%2 == 0)
 			p.s.Heal()

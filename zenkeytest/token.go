@@ -33,6 +33,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("grant_type") == "refresh_token" {
 		e = Refresh
 	}
+	w = s.counting(e, w)
 	if s.intercept(e, w, r) {
 		return
 	}
