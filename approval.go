@@ -188,6 +188,10 @@ func (m *Middleware) askApproval(w http.ResponseWriter, r *http.Request, s *Sess
 		return
 	}
 	target, err := m.startApproval(w, r, s, text, returnTo)
+	if reasonOf(err, "") == reasonStore {
+		m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
+		return
+	}
 	if err != nil {
 		m.failProvider(w, r, err)
 		return
@@ -214,11 +218,12 @@ func sameOriginReferer(r *http.Request) string {
 }
 
 // startApproval stores an approval flow and returns the provider's
-// authorization URL for it: acr a3, the action's text, a new login.
+// authorization URL for it: acr a3, the action's text, a new login. A
+// store's failure is told apart (reasonStore) from the provider's.
 func (m *Middleware) startApproval(w http.ResponseWriter, r *http.Request, s *Session, text, returnTo string) (string, error) {
 	d, err := s.open()
 	if err != nil {
-		return "", err
+		return "", reject(reasonStore, "zenkey: approval: %w", err)
 	}
 	p, err := m.providers.get(r.Context(), d.MCCMNC)
 	if err != nil {
@@ -230,11 +235,11 @@ func (m *Middleware) startApproval(w http.ResponseWriter, r *http.Request, s *Se
 		Approval: &approvalFlow{Session: s.record().Key, Context: text, Started: m.now()},
 	}
 	state, err := m.createFlow(r.Context(), f)
-	if err != nil {
-		return "", err
+	if err == nil {
+		err = m.bindFlow(w, r, state)
 	}
-	if err := m.bindFlow(w, r, state); err != nil {
-		return "", err
+	if err != nil {
+		return "", reject(reasonStore, "zenkey: approval: %w", err)
 	}
 	return m.authorizeURL(p, state, f), nil
 }
@@ -246,6 +251,10 @@ func (m *Middleware) finishApproval(w http.ResponseWriter, r *http.Request, f *f
 	a := f.Approval
 	l := r.Context().Value(ctxKey{}).(*loaded)
 	s := l.session
+	if l.err != nil {
+		m.fail(w, r, http.StatusServiceUnavailable, reasonStore, l.err)
+		return
+	}
 	if s == nil || s.record().Key != a.Session {
 		m.fail(w, r, http.StatusBadRequest, reasonApproval, errNotApproved)
 		return
@@ -262,7 +271,8 @@ func (m *Middleware) finishApproval(w http.ResponseWriter, r *http.Request, f *f
 	next.Approval = &approvalRecord{Hash: textHash(a.Context), At: m.now()}
 	next.StrongAuth = m.authenticatedAt(v)
 	rec := *s.record()
-	if err := m.sealSession(&rec, &next); err == nil {
+	err = m.sealSession(&rec, &next)
+	if err == nil {
 		err = m.store.Update(ctx, &rec)
 	}
 	if err != nil {

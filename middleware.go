@@ -31,6 +31,7 @@ type Middleware struct {
 	providers       *providerCache
 	tokenClient     *http.Client // token and revocation calls: adds client assertions
 	flights         flights
+	unsaved         unsavedRefreshes
 	verified        verifiedCookies
 	revocations     sync.WaitGroup
 	logoutHandler   http.Handler

@@ -2,9 +2,12 @@ package zenkey_test
 
 import (
 	"bytes"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -12,8 +15,10 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -29,7 +34,8 @@ import (
 
 // These tests run the main flows with a Debug logger and an event hook, and
 // look for every secret in what was logged, in every event and in
-// everything the browser saw: no token (nor a piece of one), client secret,
+// everything the browser saw: no token (nor a piece of one), port token,
+// PKCE code verifier, client secret, client assertion, client private key,
 // master secret, session id or cookie value may appear anywhere but in the
 // cookie itself.
 
@@ -159,8 +165,130 @@ func (s secrets) addTokens(t *testing.T, h *harness) {
 		}
 		if v, ok := resp["id_token"].(string); ok {
 			s.addJWT("id_token", v)
+			s.addPortTokens(t, v)
 		}
 	}
+}
+
+// addPortTokens adds the port tokens in an id_token's aka claim: JWTs
+// signed by the carriers a user moved from.
+func (s secrets) addPortTokens(t *testing.T, idToken string) {
+	parts := strings.Split(idToken, ".")
+	require.Len(t, parts, 3)
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims struct {
+		AKA []string `json:"aka"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	for _, port := range claims.AKA {
+		s.addJWT("port token", strings.TrimSpace(port))
+	}
+}
+
+// formTap records the form of every request the app POSTs to the
+// provider, as it leaves the app: code exchanges with their PKCE code
+// verifier, refreshes and revocations, each with its client assertion
+// under private_key_jwt.
+type formTap struct {
+	base  http.RoundTripper
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+// install puts the tap between o's HTTP client and the provider.
+func (t *formTap) install(o *zenkey.Options) {
+	c := *o.HTTPClient
+	t.base, c.Transport = c.Transport, t
+	o.HTTPClient = &c
+}
+
+func (t *formTap) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodPost || req.Body == nil {
+		return t.base.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	form, _ := url.ParseQuery(string(body))
+	t.mu.Lock()
+	t.forms = append(t.forms, form)
+	t.mu.Unlock()
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	return t.base.RoundTrip(out)
+}
+
+// values returns every value of the form field name the app sent, oldest
+// first.
+func (t *formTap) values(name string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, f := range t.forms {
+		if v := f.Get(name); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// addForms adds the secrets the app sent the provider: each PKCE code
+// verifier and each client assertion. It returns how many of each.
+func (s secrets) addForms(tap *formTap) (verifiers, assertions int) {
+	for _, v := range tap.values("code_verifier") {
+		s.add("PKCE code verifier", v)
+		verifiers++
+	}
+	for _, a := range tap.values("client_assertion") {
+		s.addJWT("client assertion", a)
+		assertions++
+	}
+	return verifiers, assertions
+}
+
+// assertVerifierCaught checks that the tap caught the verifier of the
+// provider's last authorization: its S256 is that request's challenge.
+func assertVerifierCaught(t *testing.T, h *harness, tap *formTap) {
+	t.Helper()
+	verifiers := tap.values("code_verifier")
+	require.NotEmpty(t, verifiers, "no code exchange carried a code_verifier")
+	sum := sha256.Sum256([]byte(verifiers[len(verifiers)-1]))
+	assert.Equal(t, h.idp.LastAuthorize().Get("code_challenge"), base64.RawURLEncoding.EncodeToString(sum[:]),
+		"the tap did not catch the verifier of the last login")
+}
+
+// addClientKey adds the client's private key: its PEM file, whole and by
+// line, its DER in every encoding, and its private numbers as fmt and
+// big.Int print them.
+func (s secrets) addClientKey(t *testing.T, pemText []byte, key *rsa.PrivateKey) {
+	s.add("client key (PEM)", string(pemText))
+	block, _ := pem.Decode(pemText)
+	require.NotNil(t, block)
+	s.addBytes("client key (DER)", block.Bytes)
+	for _, line := range strings.Split(string(pemText), "\n") {
+		if !strings.HasPrefix(line, "-----") {
+			s.add("client key (PEM line)", line)
+		}
+	}
+	for _, n := range append([]*big.Int{key.D}, key.Primes...) {
+		s.addBytes("client key private number", n.Bytes())
+		s.add("client key private number", n.String())
+		s.add("client key private number in hex", n.Text(16))
+	}
+}
+
+// count is how many spellings of secrets named name s holds.
+func (s secrets) count(name string) int {
+	n := 0
+	for _, what := range s {
+		if strings.HasPrefix(what, name) {
+			n++
+		}
+	}
+	return n
 }
 
 // sessionCookies returns the session cookie values the app set in what w
@@ -241,10 +369,12 @@ func (w *witness) assertNothingLeaked(t *testing.T, s secrets, cookieValues []st
 
 func TestNoSecretInLogsEventsOrPages(t *testing.T) {
 	w := &witness{}
+	tap := &formTap{}
 	store := &faultyStore{Store: zenkey.NewMemoryStore()}
 	upstream := newAPI(t)
 	h := newHarness(t, func(o *zenkey.Options) {
 		w.watch(o)
+		tap.install(o)
 		longSessions(o)
 		o.Store = store
 		o.UserInfoTTL = time.Minute
@@ -300,9 +430,12 @@ func TestNoSecretInLogsEventsOrPages(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, h.postForm(noRedirects(b), "/auth/logout",
 		url.Values{"everywhere": {"1"}}).status)
 	h.zk.WaitRevocations()
+	assertVerifierCaught(t, h, tap)
 
 	s := credentials()
 	s.addTokens(t, h)
+	verifiers, _ := s.addForms(tap)
+	require.GreaterOrEqual(t, verifiers, 4, "the code exchanges' verifiers were caught")
 	cookies := s.addSessionCookies(t, w)
 	require.GreaterOrEqual(t, len(cookies), 4, "the sessions' cookies were seen")
 	require.Greater(t, len(s), 30, "tokens and ids were collected")
@@ -313,8 +446,10 @@ func TestNoSecretInLogsEventsOrPages(t *testing.T) {
 
 func TestNoSecretInBackchannelLogout(t *testing.T) {
 	w := &witness{}
+	tap := &formTap{}
 	h := newHarness(t, func(o *zenkey.Options) {
 		w.watch(o)
+		tap.install(o)
 		useIssuer(o)
 		o.ProviderLogout = true
 	})
@@ -338,12 +473,153 @@ func TestNoSecretInBackchannelLogout(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
 	assert.Equal(t, "home, signed out", h.do(b, http.MethodPost, "/auth/logout", true).body)
 	h.zk.WaitRevocations()
+	assertVerifierCaught(t, h, tap)
 
 	s.addTokens(t, h)
+	verifiers, _ := s.addForms(tap)
+	require.Equal(t, 2, verifiers, "both logins' verifiers were caught")
 	cookies := s.addSessionCookies(t, w)
 	require.NotEmpty(t, cookies)
 	w.assertNothingLeaked(t, s, cookies)
 	w.assertLogged(t, "back-channel logout", "request refused")
+}
+
+// TestNoSecretInApprovalsAndCarrierMigration runs the logins of a user who
+// moved carrier, with a port token that proves the old subject and then
+// with ones that are refused, and transaction approvals: one refused for
+// another action, one granted and used, one the store fails to use up, a
+// page load approved, and an API call refused.
+func TestNoSecretInApprovalsAndCarrierMigration(t *testing.T) {
+	w := &witness{}
+	tap := &formTap{}
+	store := &brokenStore{Store: zenkey.NewMemoryStore()}
+	h := newHarness(t, func(o *zenkey.Options) {
+		w.watch(o)
+		tap.install(o)
+		longSessions(o)
+		o.Store = store
+	})
+	h.transferRoutes(0)
+	h.previousRoute()
+	h.browser = w.browser(h)
+
+	// Carrier migration: a valid port token, then a login whose port
+	// tokens are refused, one for another user, one not canonical.
+	issuer := h.idp.AddPreviousCarrier("311480", oldSubject)
+	require.Equal(t, http.StatusOK, h.login().status)
+	assert.Equal(t, oldSubject, h.do(h.browser, http.MethodGet, "/previous", false).body)
+	now := h.clock.Now()
+	stolen := h.idp.PortToken("311480", map[string]any{"iss": issuer, "sub": oldSubject,
+		"aud": testClientID, "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+		"ported_to": "310999-mallory"})
+	bent := h.idp.PortToken("311480", map[string]any{"iss": issuer, "sub": oldSubject,
+		"aud": testClientID, "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+		"ported_to": testSubject}) + "\n"
+	h.idp.EditClaims(func(c map[string]any) { c["aka"] = []string{stolen, bent} })
+	refusedPorts := w.browser(h)
+	require.Equal(t, http.StatusOK, h.do(refusedPorts, http.MethodGet, "/profile", true).status)
+	assert.Empty(t, h.do(refusedPorts, http.MethodGet, "/previous", false).body)
+	h.idp.Heal()
+
+	// Approvals.
+	asked := h.postTransfer()
+	require.Equal(t, http.StatusForbidden, asked.status)
+	h.idp.EditClaims(func(c map[string]any) { c["context"] = "Send $9999 to Eve" })
+	assert.Contains(t, []int{http.StatusBadRequest, http.StatusForbidden}, h.approveFromPage(asked).status)
+	h.idp.Heal()
+	h.approveFromPage(h.postTransfer())
+	assert.Equal(t, "sent", h.postTransfer().body)
+	h.approveFromPage(h.postTransfer())
+	store.breakOp("Update", "fails")
+	assert.Equal(t, http.StatusServiceUnavailable, h.postTransfer().status)
+	store.heal()
+	assert.Equal(t, "sent", h.postTransfer().body)
+	assert.Equal(t, "statement", h.do(h.browser, http.MethodGet, "/statement", true).body)
+	assert.Equal(t, http.StatusForbidden, h.do(h.browser, http.MethodGet, "/statement", false).status)
+
+	assert.Equal(t, "home, signed out", h.do(h.browser, http.MethodPost, "/auth/logout", true).body)
+	h.zk.WaitRevocations()
+	assertVerifierCaught(t, h, tap)
+
+	s := credentials()
+	s.addTokens(t, h)
+	require.GreaterOrEqual(t, s.count("port token"), 6, "the port tokens were collected")
+	verifiers, _ := s.addForms(tap)
+	require.GreaterOrEqual(t, verifiers, 6, "the logins' and approvals' verifiers were caught")
+	cookies := s.addSessionCookies(t, w)
+	require.GreaterOrEqual(t, len(cookies), 2)
+	w.assertNothingLeaked(t, s, cookies)
+	w.assertLogged(t, "signed in", "port token refused", "request refused", "signed out")
+}
+
+// TestNoSecretWithPrivateKeyJWT runs the flows of an app that
+// authenticates to the provider with private_key_jwt: login, refresh,
+// userinfo, a login and a refresh whose assertion the provider refuses,
+// and a logout that revokes. Neither an assertion nor the client's
+// private key may show.
+func TestNoSecretWithPrivateKeyJWT(t *testing.T) {
+	path, key := clientKeyFile(t, 0o600)
+	pemText, err := os.ReadFile(path)
+	require.NoError(t, err)
+	w := &witness{}
+	tap := &formTap{}
+	h := newHarness(t, func(o *zenkey.Options) {
+		w.watch(o)
+		tap.install(o)
+		longSessions(o)
+		o.ClientSecret = ""
+		o.ClientKeyFile = path
+		o.ClientKeyID = "client-key-1"
+	})
+	h.idp.SetClientKey(&key.PublicKey, true)
+	h.tokenRoute()
+	h.userInfoRoute()
+	b := w.browser(h)
+
+	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+	assertVerifierCaught(t, h, tap)
+	h.clock.Advance(30 * time.Minute)
+	assert.Equal(t, "ok", h.do(b, http.MethodGet, "/token", false).body)
+	assert.Equal(t, "ok "+testSubject, h.do(b, http.MethodGet, "/me", false).body)
+
+	// The provider knows another key: it refuses the assertions.
+	h.idp.SetClientKey(&newRSAKey(t).PublicKey, true)
+	assert.Equal(t, http.StatusBadRequest, h.do(w.browser(h), http.MethodGet, "/profile", true).status)
+	h.clock.Advance(30 * time.Minute)
+	assert.NotEqual(t, "ok", h.do(b, http.MethodGet, "/token", false).body)
+	h.idp.SetClientKey(&key.PublicKey, true)
+
+	assert.Equal(t, "home, signed out", h.do(b, http.MethodPost, "/auth/logout", true).body)
+	h.zk.WaitRevocations()
+
+	s := credentials()
+	s.addClientKey(t, pemText, key)
+	s.addTokens(t, h)
+	verifiers, assertions := s.addForms(tap)
+	require.Equal(t, 2, verifiers, "both logins' verifiers were caught")
+	require.GreaterOrEqual(t, assertions, 5, "the assertions of every token and revocation request were caught")
+	var jtis []string
+	for _, a := range tap.values("client_assertion") {
+		jtis = append(jtis, assertionJTI(t, a))
+	}
+	assert.Contains(t, jtis, h.idp.LastClientAssertion()["jti"], "the tap caught what the provider got")
+	cookies := s.addSessionCookies(t, w)
+	require.NotEmpty(t, cookies)
+	w.assertNothingLeaked(t, s, cookies)
+	w.assertLogged(t, "signed in", "tokens refreshed", "request refused", "signed out")
+}
+
+// assertionJTI returns the jti of a client assertion.
+func assertionJTI(t *testing.T, assertion string) string {
+	parts := strings.Split(assertion, ".")
+	require.Len(t, parts, 3)
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var c struct {
+		JTI string `json:"jti"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &c))
+	return c.JTI
 }
 
 // assertLogged checks that each message was logged: the search for

@@ -95,6 +95,9 @@ func (m *Middleware) refresh(ctx context.Context, key string) (*Record, *session
 		if err != nil {
 			return nil, nil, m.storeFailed(ctx, reasonVault, err)
 		}
+		if change := m.unsaved.take(rec); change != nil {
+			return m.storeUnsaved(ctx, rec, d, change)
+		}
 		switch {
 		case !m.needsRefresh(d):
 			return rec, d, nil // refreshed by another caller
@@ -152,9 +155,29 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 		m.revokeOrphans(d, tok)
 		return nil, nil, m.endSession(ctx, rec, err)
 	}
-	rec, next, err := m.storeRefreshed(ctx, rec, d, m.refreshed(tok, idToken))
-	if err != nil {
+	key, lease, change := rec.Key, rec.LeaseUntil, m.refreshed(tok, idToken)
+	rec, next, err := m.storeRefreshed(ctx, rec, d, change)
+	switch {
+	case errors.Is(err, ErrSessionEnded), errors.Is(err, errLeaseLost):
 		m.revokeOrphans(d, tok)
+		return nil, nil, m.storeFailed(ctx, reasonStore, err)
+	case err != nil:
+		m.unsaved.put(key, lease, change)
+		return nil, nil, m.storeFailed(ctx, reasonStore, err)
+	}
+	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
+	return rec, next, nil
+}
+
+// storeUnsaved writes a refresh result that an outage kept from the store
+// (see unsavedRefreshes), and releases the lease.
+func (m *Middleware) storeUnsaved(ctx context.Context, rec *Record, d *sessionData, change func(*sessionData)) (*Record, *sessionData, error) {
+	key, lease := rec.Key, rec.LeaseUntil
+	rec, next, err := m.storeRefreshed(ctx, rec, d, change)
+	if err != nil && !errors.Is(err, ErrSessionEnded) && !errors.Is(err, errLeaseLost) {
+		m.unsaved.put(key, lease, change) // the store is still down: later
+	}
+	if err != nil {
 		return nil, nil, m.storeFailed(ctx, reasonStore, err)
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
