@@ -1,6 +1,7 @@
 package zenkey_test
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -233,4 +234,18 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	t.r.mu.Unlock()
 	resp.Body = io.NopCloser(strings.NewReader(string(body)))
 	return resp, nil
+}
+
+// readForm reads the form a request carries and returns it with a copy of
+// the request whose body can be sent on.
+func readForm(req *http.Request) (url.Values, *http.Request, error) {
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	form, _ := url.ParseQuery(string(body))
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	return form, out, nil
 }

@@ -207,17 +207,13 @@ func (t *formTap) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodPost || req.Body == nil {
 		return t.base.RoundTrip(req)
 	}
-	body, err := io.ReadAll(req.Body)
-	req.Body.Close()
+	form, out, err := readForm(req)
 	if err != nil {
 		return nil, err
 	}
-	form, _ := url.ParseQuery(string(body))
 	t.mu.Lock()
 	t.forms = append(t.forms, form)
 	t.mu.Unlock()
-	out := req.Clone(req.Context())
-	out.Body = io.NopCloser(bytes.NewReader(body))
 	return t.base.RoundTrip(out)
 }
 

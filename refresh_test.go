@@ -388,18 +388,14 @@ func (t *tokenTap) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/token") {
 		return t.base.RoundTrip(req)
 	}
-	body, err := io.ReadAll(req.Body)
-	req.Body.Close()
+	form, out, err := readForm(req)
 	if err != nil {
 		return nil, err
 	}
-	form, _ := url.ParseQuery(string(body))
 	t.mu.Lock()
 	t.forms = append(t.forms, form)
 	rewrite := t.rewrite
 	t.mu.Unlock()
-	out := req.Clone(req.Context())
-	out.Body = io.NopCloser(bytes.NewReader(body))
 	resp, err := t.base.RoundTrip(out)
 	if err != nil || rewrite == nil || form.Get("grant_type") != "refresh_token" {
 		return resp, err
