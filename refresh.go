@@ -184,11 +184,12 @@ func (m *Middleware) storeUnsaved(ctx context.Context, rec *Record, d *sessionDa
 	return rec, next, nil
 }
 
-// revokeOrphans revokes the tokens a refresh got but no session keeps: the
-// session was logged out while the provider answered, or its id_token
-// failed a check, or the write of the result failed. The provider has
-// rotated the refresh token already, so the old one, revoked by a logout,
-// does not stand for these.
+// revokeOrphans revokes the tokens a refresh got but no session will keep:
+// the session was logged out while the provider answered, or another
+// caller took over the lease, or the id_token failed a check. The provider
+// has rotated the refresh token already, so the old one, revoked by a
+// logout, does not stand for these. (A write the store could not take is
+// kept for later instead: see unsavedRefreshes.)
 func (m *Middleware) revokeOrphans(d *sessionData, tok *oauth2.Token) {
 	m.revokeLater(&sessionData{MCCMNC: d.MCCMNC,
 		AccessToken: token(tok.AccessToken), RefreshToken: token(tok.RefreshToken)})
