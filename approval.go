@@ -104,7 +104,8 @@ func (m *Middleware) RequireApproval(a Approval, next http.Handler) http.Handler
 func (m *Middleware) failTextTooLong(w http.ResponseWriter, r *http.Request, n int) {
 	m.failWith(w, r, http.StatusInternalServerError, reasonApproval,
 		"This action cannot be approved: its description is too long. Nothing was done.",
-		fmt.Errorf("zenkey: Approval.Context returned %d characters: ZenKey shows at most %d", n, maxContextLen))
+		fmt.Errorf("zenkey: Approval.Context returned %d characters: ZenKey shows at most %d", n,
+			maxContextLen))
 }
 
 // returnTo is where the browser comes back to after approving: a page load
@@ -129,7 +130,8 @@ func (a *Approval) returnTo(r *http.Request) string {
 // approved reports whether the session carries an approval for text: a
 // strong authentication younger than maxAge, or (maxAge 0) an unused
 // approval of exactly text, which it then uses up.
-func (m *Middleware) approved(ctx context.Context, s *Session, text string, maxAge time.Duration) (bool, error) {
+func (m *Middleware) approved(ctx context.Context, s *Session, text string,
+	maxAge time.Duration) (bool, error) {
 	d, err := s.open()
 	if err != nil {
 		return false, err
@@ -181,7 +183,8 @@ func textHash(text string) string {
 // approve: anything but a browser's page load or form post gets 403 and
 // starts nothing, so that a script cannot push a real login out of the
 // browser's login cookie.
-func (m *Middleware) askApproval(w http.ResponseWriter, r *http.Request, s *Session, text, returnTo string) {
+func (m *Middleware) askApproval(w http.ResponseWriter, r *http.Request, s *Session,
+	text, returnTo string) {
 	if !isNavigation(r) && !isFormPost(r) {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "zenkey: this action needs the user's approval", http.StatusForbidden)
@@ -220,7 +223,8 @@ func sameOriginReferer(r *http.Request) string {
 // startApproval stores an approval flow and returns the provider's
 // authorization URL for it: acr a3, the action's text, a new login. A
 // store's failure is told apart (reasonStore) from the provider's.
-func (m *Middleware) startApproval(w http.ResponseWriter, r *http.Request, s *Session, text, returnTo string) (string, error) {
+func (m *Middleware) startApproval(w http.ResponseWriter, r *http.Request, s *Session,
+	text, returnTo string) (string, error) {
 	d, err := s.open()
 	if err != nil {
 		return "", reject(reasonStore, "zenkey: approval: %w", err)
@@ -231,8 +235,9 @@ func (m *Middleware) startApproval(w http.ResponseWriter, r *http.Request, s *Se
 	}
 	f := &flow{
 		Stage: stageAuthorize, ReturnTo: returnTo, Prompt: "login", MCCMNC: d.MCCMNC,
-		Nonce: token(randomString(32)), Verifier: token(oauth2.GenerateVerifier()), CorrelationID: correlationID(),
-		Approval: &approvalFlow{Session: s.record().Key, Context: text, Started: m.now()},
+		Nonce: token(randomString(32)), Verifier: token(oauth2.GenerateVerifier()),
+		CorrelationID: correlationID(),
+		Approval:      &approvalFlow{Session: s.record().Key, Context: text, Started: m.now()},
 	}
 	state, err := m.createFlow(r.Context(), f)
 	if err == nil {
@@ -246,7 +251,8 @@ func (m *Middleware) startApproval(w http.ResponseWriter, r *http.Request, s *Se
 
 // finishApproval checks an approval's id_token against its session and
 // action, and records the approval in the session.
-func (m *Middleware) finishApproval(w http.ResponseWriter, r *http.Request, f *flow, v *verifiedToken) {
+func (m *Middleware) finishApproval(w http.ResponseWriter, r *http.Request, f *flow,
+	v *verifiedToken) {
 	ctx := r.Context()
 	a := f.Approval
 	l := r.Context().Value(ctxKey{}).(*loaded)
@@ -299,7 +305,8 @@ func (m *Middleware) checkApproval(v *verifiedToken, d *sessionData, a *approval
 	var echo struct {
 		Context *string `json:"context"`
 	}
-	if err := json.Unmarshal(v.claims.raw, &echo); err == nil && echo.Context != nil && *echo.Context != a.Context {
+	if err := json.Unmarshal(v.claims.raw, &echo); err == nil && echo.Context != nil &&
+		*echo.Context != a.Context {
 		return reject(reasonApproval, "zenkey: approval was for another action")
 	}
 	return nil
@@ -308,8 +315,10 @@ func (m *Middleware) checkApproval(v *verifiedToken, d *sessionData, a *approval
 var approvalPage = template.Must(template.New("approval").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Approval needed</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
-a.button{display:inline-block;background:#0b5c4d;color:#fff;padding:.6rem 1rem;border-radius:.4rem;text-decoration:none}
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;
+  padding:0 1rem;color:#222}
+a.button{display:inline-block;background:#0b5c4d;color:#fff;padding:.6rem 1rem;
+  border-radius:.4rem;text-decoration:none}
 blockquote{border-left:3px solid #ccc;margin:1rem 0;padding-left:1rem}</style></head>
 <body><h1>Approve this on your phone</h1>
 <blockquote>{{.Context}}</blockquote>

@@ -26,16 +26,23 @@ func (h *harness) transferRoutes(maxAge time.Duration) {
 	h.mux.Handle("POST /transfer", h.zk.RequireApproval(zenkey.Approval{
 		Context: func(*http.Request) string { return transferText },
 		MaxAge:  maxAge,
-	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "sent") })))
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w,
+			"sent")
+	})))
 	h.mux.Handle("GET /statement", h.zk.RequireApproval(zenkey.Approval{
 		Context: func(*http.Request) string { return "Show my statement" },
-	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "statement") })))
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w,
+			"statement")
+	})))
 }
 
 // postTransfer submits the transfer form from its page.
 func (h *harness) postTransfer() page {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.app.URL+"/transfer", strings.NewReader("amount=250"))
+	req, err := http.NewRequest(http.MethodPost, h.app.URL+"/transfer",
+		strings.NewReader("amount=250"))
 	require.NoError(h.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/html")
@@ -89,7 +96,8 @@ func TestApprovalResumesAPageLoad(t *testing.T) {
 	assert.Equal(t, "statement", p.body)
 	assert.Equal(t, "/statement", p.url.Path)
 	assert.Equal(t, "Show my statement", h.idp.LastAuthorize().Get("context"))
-	assert.Equal(t, http.StatusForbidden, h.do(h.browser, http.MethodGet, "/statement", false).status,
+	assert.Equal(t, http.StatusForbidden, h.do(h.browser, http.MethodGet, "/statement",
+		false).status,
 		"an API call is refused, not redirected")
 }
 
@@ -99,9 +107,13 @@ func TestApprovalRefused(t *testing.T) {
 		setup func(h *harness)
 	}{
 		{"another user", editClaims(func(c map[string]any) { c["sub"] = "310999-mallory" })},
-		{"another action", editClaims(func(c map[string]any) { c["context"] = "Send $9999 to Eve" })},
+		{"another action", editClaims(func(c map[string]any) {
+			c["context"] = "Send $9999 to Eve"
+		})},
 		{"old authentication", func(h *harness) {
-			h.idp.EditClaims(func(c map[string]any) { c["auth_time"] = h.clock.Now().Add(-time.Hour).Unix() })
+			h.idp.EditClaims(func(c map[string]any) {
+				c["auth_time"] = h.clock.Now().Add(-time.Hour).Unix()
+			})
 		}},
 		{"weaker acr", editClaims(func(c map[string]any) { c["acr"] = "a1" })},
 	}
@@ -143,7 +155,9 @@ func TestApprovalMaxAge(t *testing.T) {
 func TestApprovalMaxAgeCountsFromAuthTime(t *testing.T) {
 	h := newHarness(t, func(o *zenkey.Options) { o.IdleTimeout = time.Hour })
 	h.transferRoutes(10 * time.Minute)
-	h.idp.EditClaims(func(c map[string]any) { c["auth_time"] = h.clock.Now().Add(-9 * time.Minute).Unix() })
+	h.idp.EditClaims(func(c map[string]any) {
+		c["auth_time"] = h.clock.Now().Add(-9 * time.Minute).Unix()
+	})
 	h.login()
 	h.idp.Heal()
 
@@ -201,11 +215,17 @@ func TestApprovalReturnTo(t *testing.T) {
 		t.Run(tt.returnTo, func(t *testing.T) {
 			h := newHarness(t, nil)
 			h.mux.Handle("GET /transfer", h.zk.RequireLogin(http.HandlerFunc(
-				func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.RequestURI()) })))
+				func(w http.ResponseWriter, r *http.Request) {
+					io.WriteString(w,
+						r.URL.RequestURI())
+				})))
 			h.mux.Handle("POST /transfer", h.zk.RequireApproval(zenkey.Approval{
 				Context:  func(*http.Request) string { return transferText },
 				ReturnTo: func(*http.Request) string { return tt.returnTo },
-			}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "sent") })))
+			}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w,
+					"sent")
+			})))
 			h.login()
 
 			back := h.approveFromPage(h.postTransfer())
@@ -228,7 +248,10 @@ func TestRequireApprovalPanicsWithoutContext(t *testing.T) {
 func TestApprovalResumesAtLocalPathsOnly(t *testing.T) {
 	h := newHarness(t, nil)
 	h.login()
-	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin") })
+	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w,
+			"admin")
+	})
 	approve := h.zk.RequireApproval(zenkey.Approval{
 		Context: func(*http.Request) string { return "Open the admin area" },
 	}, admin)
@@ -277,7 +300,10 @@ func TestApprovalRefusesScriptsAndAPIClients(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			sent := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "sent") })
+			sent := http.HandlerFunc(func(w http.ResponseWriter,
+				r *http.Request) {
+				io.WriteString(w, "sent")
+			})
 			h.mux.Handle("/api/transfer", h.zk.RequireApproval(zenkey.Approval{
 				Context: func(*http.Request) string { return transferText },
 			}, sent))

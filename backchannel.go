@@ -129,7 +129,8 @@ func (m *Middleware) checkLogoutClaims(c *logoutClaims, issuer string) error {
 	case c.Subject == "" && c.SID == "":
 		return reject(reasonLogoutToken, "zenkey: logout token names neither sub nor sid")
 	case len(c.Events) != 1 || !isJSONObject(c.Events[backchannelEvent]):
-		return reject(reasonLogoutToken, "zenkey: logout token events must be the back-channel event alone")
+		return reject(reasonLogoutToken,
+			"zenkey: logout token events must be the back-channel event alone")
 	}
 	iat, ok := unixTime(c.IAT)
 	if !ok || iat.After(now.Add(leeway)) || iat.Before(now.Add(-logoutTokenMaxAge)) {

@@ -88,7 +88,8 @@ func TestBackchannelLogoutRejectsInvalidTokens(t *testing.T) {
 	valid := func(h *harness) map[string]any {
 		now := h.clock.Now()
 		return map[string]any{
-			"iss": h.opts.Issuer, "aud": testClientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+			"iss": h.opts.Issuer, "aud": testClientID, "iat": now.Unix(),
+			"exp": now.Add(2 * time.Minute).Unix(),
 			"jti": randomSuffix(), "events": event, "sub": testSubject,
 		}
 	}
@@ -111,9 +112,18 @@ func TestBackchannelLogoutRejectsInvalidTokens(t *testing.T) {
 		}},
 		{"a nonce", func(h *harness, c map[string]any) { c["nonce"] = "n" }},
 		{"neither sub nor sid", func(h *harness, c map[string]any) { delete(c, "sub") }},
-		{"stale iat", func(h *harness, c map[string]any) { c["iat"] = h.clock.Now().Add(-time.Hour).Unix() }},
-		{"future iat", func(h *harness, c map[string]any) { c["iat"] = h.clock.Now().Add(time.Hour).Unix() }},
-		{"expired", func(h *harness, c map[string]any) { c["exp"] = h.clock.Now().Add(-time.Hour).Unix() }},
+		{"stale iat", func(h *harness,
+			c map[string]any) {
+			c["iat"] = h.clock.Now().Add(-time.Hour).Unix()
+		}},
+		{"future iat", func(h *harness,
+			c map[string]any) {
+			c["iat"] = h.clock.Now().Add(time.Hour).Unix()
+		}},
+		{"expired", func(h *harness,
+			c map[string]any) {
+			c["exp"] = h.clock.Now().Add(-time.Hour).Unix()
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,7 +36,8 @@ func (d *discard) WriteHeader(int)             {}
 
 // benchApp is a middleware over store with one signed-in session, whose
 // store key it returns too.
-func benchApp(b *testing.B, store zenkey.Store) (*zenkey.Middleware, http.Handler, *http.Request, string) {
+func benchApp(b *testing.B,
+	store zenkey.Store) (*zenkey.Middleware, http.Handler, *http.Request, string) {
 	zk, err := zenkey.New(zenkey.Options{
 		ClientID: testClientID, ClientSecret: testSecret, SecretKey: testMasterKey,
 		RedirectURL: "https://app.test/auth/callback", Store: store,
@@ -115,7 +116,8 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 			if kind.name != "memory" {
 				floor = storeReadFloor(store, key)
 			}
-			benchRequests(b, store, key, func() { app.ServeHTTP(&discard{h: http.Header{}}, req) }, floor)
+			benchRequests(b, store, key, func() { app.ServeHTTP(&discard{h: http.Header{}}, req) },
+				floor)
 		})
 	}
 	b.Run("memory-cold", func(b *testing.B) {
@@ -260,7 +262,8 @@ func (f *exchangeFloor) run() time.Duration {
 	if err != nil {
 		panic(err)
 	}
-	jws, err := jose.ParseSigned(tok.Extra("id_token").(string), []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSigned(tok.Extra("id_token").(string),
+		[]jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		panic(err)
 	}

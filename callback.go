@@ -99,7 +99,8 @@ func (m *Middleware) stateBound(r *http.Request, state string) bool {
 
 // afterDiscovery continues a login once the discovery UI found the user's
 // carrier: fetch the carrier's configuration, then authorize there.
-func (m *Middleware) afterDiscovery(w http.ResponseWriter, r *http.Request, state string, q url.Values) {
+func (m *Middleware) afterDiscovery(w http.ResponseWriter, r *http.Request, state string,
+	q url.Values) {
 	ctx := r.Context()
 	if !mccmncPattern.MatchString(q.Get("mccmnc")) {
 		m.fail(w, r, http.StatusBadRequest, reasonCallback,
@@ -129,7 +130,8 @@ func (m *Middleware) afterDiscovery(w http.ResponseWriter, r *http.Request, stat
 
 // callbackError ends a login the provider refused. user_not_found sends the
 // user back to carrier discovery with the picker shown again.
-func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, state string, q url.Values) {
+func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, state string,
+	q url.Values) {
 	_, f, err := m.takeFlow(r.Context(), state, 0)
 	if err != nil {
 		m.failFlow(w, r, err)
@@ -139,7 +141,8 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, state
 	code := q.Get("error")
 	cause := errors.New("zenkey: provider error " + url.QueryEscape(code) + ": " + q.Get("error_description"))
 	if code == "user_not_found" && m.opts.Issuer == "" {
-		m.log.LogAttrs(r.Context(), slog.LevelInfo, "zenkey: user not found at carrier, discovery again",
+		m.log.LogAttrs(r.Context(), slog.LevelInfo,
+			"zenkey: user not found at carrier, discovery again",
 			slog.String("reason", reasonDenied))
 		m.startLogin(w, r, &flow{ReturnTo: f.ReturnTo, Prompt: f.Prompt}, true)
 		return
@@ -153,7 +156,8 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, state
 
 // finishLogin exchanges the code, checks the id_token and starts the
 // session.
-func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request, state string, q url.Values) {
+func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request, state string,
+	q url.Values) {
 	ctx := r.Context()
 	_, f, err := m.takeFlow(ctx, state, stageAuthorize)
 	if err != nil {
@@ -194,7 +198,8 @@ func (m *Middleware) finishLogin(w http.ResponseWriter, r *http.Request, state s
 
 // exchange redeems the code with the PKCE verifier and checks the id_token,
 // which must show at least acr.
-func (m *Middleware) exchange(ctx context.Context, p *provider, f *flow, code, acr string) (*oauth2.Token, *verifiedToken, error) {
+func (m *Middleware) exchange(ctx context.Context, p *provider, f *flow,
+	code, acr string) (*oauth2.Token, *verifiedToken, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, m.tokenClient)
 	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(string(f.Verifier))}
 	if m.opts.Issuer == "" {
@@ -235,7 +240,8 @@ func (m *Middleware) tokenExpiry(tok *oauth2.Token) time.Time {
 	return m.now().Add(defaultExpiresIn)
 }
 
-func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *verifiedToken) *sessionData {
+func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token,
+	v *verifiedToken) *sessionData {
 	expiry := m.tokenExpiry(tok)
 	var authTime int64 // read as checkLoginAuthTime will: 1.7e9 is a time too
 	if at, ok := unixTime(v.claims.AuthTime); ok {
@@ -266,7 +272,8 @@ func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token, v *
 // beginSession stores a new session for data under a fresh id, destroys the
 // browser's earlier session, sets the cookie and returns the browser to
 // where the login started.
-func (m *Middleware) beginSession(w http.ResponseWriter, r *http.Request, data *sessionData, returnTo string) {
+func (m *Middleware) beginSession(w http.ResponseWriter, r *http.Request, data *sessionData,
+	returnTo string) {
 	ctx := r.Context()
 	if old := m.readCookie(r); old != nil {
 		if err := m.store.Delete(ctx, storeKey(old)); err != nil {
@@ -367,7 +374,8 @@ func (m *Middleware) failLogin(w http.ResponseWriter, r *http.Request, err error
 		status = http.StatusBadGateway
 	}
 	if reason == reasonMalformedToken {
-		m.log.LogAttrs(r.Context(), slog.LevelWarn, "zenkey: malformed id_token: possible tampering",
+		m.log.LogAttrs(r.Context(), slog.LevelWarn,
+			"zenkey: malformed id_token: possible tampering",
 			slog.String("reason", reason))
 	}
 	m.fail(w, r, status, reason, err)

@@ -91,7 +91,8 @@ type assertionTransport struct {
 	tokenEndpointFor func(revocation string) (string, bool)
 }
 
-func newAssertionTransport(base http.RoundTripper, key *rsa.PrivateKey, kid, clientID string, now func() time.Time) (*assertionTransport, error) {
+func newAssertionTransport(base http.RoundTripper, key *rsa.PrivateKey, kid, clientID string,
+	now func() time.Time) (*assertionTransport, error) {
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
 		opts = opts.WithHeader(jose.HeaderKey("kid"), kid)
@@ -135,7 +136,10 @@ func (t *assertionTransport) RoundTrip(req *http.Request) (*http.Response, error
 	out.Header.Del("Authorization")
 	out.Body = io.NopCloser(strings.NewReader(encoded))
 	out.ContentLength = int64(len(encoded))
-	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte(encoded))), nil }
+	out.GetBody = func() (io.ReadCloser,
+		error) {
+		return io.NopCloser(bytes.NewReader([]byte(encoded))), nil
+	}
 	out.Header.Set("Content-Length", strconv.Itoa(len(encoded)))
 	return t.base.RoundTrip(out)
 }

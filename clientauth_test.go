@@ -64,7 +64,8 @@ func TestPrivateKeyJWT(t *testing.T) {
 	assert.Equal(t, "client-key-1", h.idp.LastClientAssertionKeyID(), "Options.ClientKeyID")
 
 	h.clock.Advance(30 * time.Minute)
-	assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body, "refresh authenticates too")
+	assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body,
+		"refresh authenticates too")
 	assert.Equal(t, 1, h.idp.Calls(zenkeytest.Refresh))
 
 	h.do(h.browser, http.MethodPost, "/auth/logout", true)

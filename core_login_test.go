@@ -88,10 +88,12 @@ func TestRequireLoginRedirectsBrowserPageLoadsOnly(t *testing.T) {
 		{"page load with fetch metadata", http.MethodGet,
 			headers{"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}, http.StatusSeeOther},
 		{"XHR accepting HTML", http.MethodGet,
-			headers{"Accept": "text/html", "X-Requested-With": "XMLHttpRequest"}, http.StatusUnauthorized},
+			headers{"Accept": "text/html", "X-Requested-With": "XMLHttpRequest"},
+			http.StatusUnauthorized},
 		{"fetch accepting HTML", http.MethodGet,
 			headers{"Accept": "text/html", "Sec-Fetch-Mode": "cors"}, http.StatusUnauthorized},
-		{"API call", http.MethodGet, headers{"Accept": "application/json"}, http.StatusUnauthorized},
+		{"API call", http.MethodGet, headers{"Accept": "application/json"},
+			http.StatusUnauthorized},
 		{"form post", http.MethodPost, headers{"Accept": "text/html"}, http.StatusUnauthorized},
 	}
 	h := newHarness(t, nil)

@@ -79,11 +79,13 @@ var userMessages = map[string]string{
 // fail logs why a request was refused and answers it with status and a
 // page (or plain text for non-browsers) that carries no detail of the
 // cause.
-func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, status int, reason string, cause error) {
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, status int, reason string,
+	cause error) {
 	m.failWith(w, r, status, reason, userMessages[reason], cause)
 }
 
-func (m *Middleware) failWith(w http.ResponseWriter, r *http.Request, status int, reason, message string, cause error) {
+func (m *Middleware) failWith(w http.ResponseWriter, r *http.Request, status int,
+	reason, message string, cause error) {
 	m.logRefusal(r.Context(), status, reason, cause)
 
 	h := w.Header()
@@ -111,7 +113,8 @@ func (m *Middleware) logRefusal(ctx context.Context, status int, reason string, 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Sign-in problem</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;
+  padding:0 1rem;color:#222}
 a{color:#0b5cad}</style></head>
 <body><h1>Sign-in problem</h1><p>{{.Message}}</p>
 <p><a href="/">Home</a> · <a href="{{.Retry}}">Sign in again</a></p></body></html>

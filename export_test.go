@@ -13,7 +13,8 @@ import (
 // thousands of sessions use it instead of thousands of logins. Its tokens
 // are random, with the sizes of a carrier's: its record weighs what a real
 // session's does.
-func (m *Middleware) NewTestSession(ctx context.Context, subject string) (*http.Cookie, string, error) {
+func (m *Middleware) NewTestSession(ctx context.Context,
+	subject string) (*http.Cookie, string, error) {
 	d := &sessionData{
 		Issuer:       "https://carrier.test",
 		Subject:      subject,

@@ -105,7 +105,8 @@ var providerFaults = []providerFault{
 }
 
 func TestProviderFaultsDuringLogin(t *testing.T) {
-	for _, e := range []zenkeytest.Endpoint{zenkeytest.Discovery, zenkeytest.JWKS, zenkeytest.Token} {
+	for _, e := range []zenkeytest.Endpoint{zenkeytest.Discovery, zenkeytest.JWKS,
+		zenkeytest.Token} {
 		for _, f := range providerFaults {
 			t.Run(string(e)+"/"+f.name, func(t *testing.T) {
 				h := newHarness(t, faultOptions)
@@ -115,14 +116,16 @@ func TestProviderFaultsDuringLogin(t *testing.T) {
 				start := time.Now()
 				p := h.do(b, http.MethodGet, "/profile", true)
 
-				assertErrorPage(t, p, http.StatusBadRequest, http.StatusBadGateway, http.StatusServiceUnavailable)
+				assertErrorPage(t, p, http.StatusBadRequest, http.StatusBadGateway,
+					http.StatusServiceUnavailable)
 				assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
 				h.idp.Heal()
 				assert.False(t, h.signedIn(b), "a failed login grants nothing")
 
 				// A failed key fetch is not repeated for 30 seconds.
 				h.clock.Advance(time.Minute)
-				assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status, "recovers")
+				assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status,
+					"recovers")
 			})
 		}
 	}
@@ -159,7 +162,8 @@ func TestStandardProviderDiscoveryFaults(t *testing.T) {
 			assertErrorPage(t, p, http.StatusBadGateway)
 			h.idp.Heal()
 			assert.False(t, h.signedIn(b))
-			assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status, "recovers")
+			assert.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status,
+				"recovers")
 		})
 	}
 }
@@ -167,7 +171,8 @@ func TestStandardProviderDiscoveryFaults(t *testing.T) {
 // userInfoRoute serves the session's user info: "ok", or 502 when it could
 // not be had.
 func (h *harness) userInfoRoute() {
-	h.mux.Handle("/me", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.mux.Handle("/me", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
 		info, err := zenkey.SessionFromContext(r.Context()).UserInfo(r.Context())
 		if err != nil {
 			http.Error(w, "no user info", http.StatusBadGateway)
@@ -193,7 +198,8 @@ func TestProviderFaultsDuringUserInfo(t *testing.T) {
 			assert.Less(t, time.Since(start), 3*providerTimeout+2*time.Second, "no hang")
 			h.idp.Heal()
 			assert.True(t, h.signedIn(b), "a userinfo failure ends no session")
-			assert.Equal(t, "ok "+testSubject, h.do(b, http.MethodGet, "/me", false).body, "recovers")
+			assert.Equal(t, "ok "+testSubject, h.do(b, http.MethodGet, "/me", false).body,
+				"recovers")
 		})
 	}
 }
@@ -233,7 +239,8 @@ func TestProviderKeysRotateOrVanish(t *testing.T) {
 
 		assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body,
 			"a refresh's id_token under the new key verifies")
-		assert.Equal(t, http.StatusOK, h.do(h.newBrowser(), http.MethodGet, "/profile", true).status)
+		assert.Equal(t, http.StatusOK, h.do(h.newBrowser(), http.MethodGet, "/profile",
+			true).status)
 	})
 	t.Run("rotated, old key dropped", func(t *testing.T) {
 		h := newHarness(t, longSessions)
@@ -429,7 +436,8 @@ var storeSteps = []storeStep{
 		s.breakOp(op, how)
 		p := h.do(b, http.MethodGet, "/token", false)
 		s.heal()
-		assert.Contains(t, []int{http.StatusOK, http.StatusBadGateway, http.StatusServiceUnavailable}, p.status,
+		assert.Contains(t, []int{http.StatusOK, http.StatusBadGateway,
+			http.StatusServiceUnavailable}, p.status,
 			"never a false 401: %s", p.body)
 		assert.Equal(t, "ok", h.do(b, http.MethodGet, "/token", false).body, "recovers")
 	}},
@@ -441,13 +449,15 @@ var storeSteps = []storeStep{
 		p := h.do(stay, http.MethodPost, "/auth/logout", true)
 		s.heal()
 		if p.status == http.StatusSeeOther {
-			assert.False(t, h.signedIn(h.browserWith(kept)), "a logout that answered success destroyed the session")
+			assert.False(t, h.signedIn(h.browserWith(kept)),
+				"a logout that answered success destroyed the session")
 			return
 		}
 		assertErrorPage(t, p, http.StatusServiceUnavailable)
 		assert.NotContains(t, strings.ToLower(p.body), "signed out")
 		assert.True(t, h.signedIn(b), "a failed logout keeps the cookie for a retry")
-		assert.Equal(t, http.StatusSeeOther, h.do(stay, http.MethodPost, "/auth/logout", true).status)
+		assert.Equal(t, http.StatusSeeOther, h.do(stay, http.MethodPost, "/auth/logout",
+			true).status)
 		assert.False(t, h.signedIn(h.browserWith(kept)), "the retry destroyed the session")
 	}},
 }
@@ -494,7 +504,8 @@ func TestStalledStoreReadsAnswer503(t *testing.T) {
 			assert.Less(t, time.Since(start), storeTimeout+time.Second)
 			s.heal()
 			if p.status == http.StatusSeeOther && req.path == "/auth/logout" {
-				assert.False(t, h.signedIn(h.browserWith(kept)), "a logout that answered success destroyed the session")
+				assert.False(t, h.signedIn(h.browserWith(kept)),
+					"a logout that answered success destroyed the session")
 				return
 			}
 			assertErrorPage(t, p, http.StatusServiceUnavailable)
@@ -563,7 +574,8 @@ func TestLogoutEverywhereIsNeverClaimedWhileOtherSessionsLive(t *testing.T) {
 			}
 
 			require.Equal(t, http.StatusSeeOther, p.status, p.body)
-			assert.False(t, h.signedIn(laptop), "told signed out everywhere, yet the laptop is still signed in")
+			assert.False(t, h.signedIn(laptop),
+				"told signed out everywhere, yet the laptop is still signed in")
 		})
 	}
 }
@@ -586,7 +598,8 @@ func TestBackchannelLogoutStoreFailureIsRetryable(t *testing.T) {
 			status, _ := h.postLogoutToken(tok)
 			s.heal()
 
-			assert.Equal(t, http.StatusServiceUnavailable, status, "a store failure is not an invalid token")
+			assert.Equal(t, http.StatusServiceUnavailable, status,
+				"a store failure is not an invalid token")
 			assert.True(t, h.signedIn(h.browser), "nothing was destroyed yet")
 			status, _ = h.postLogoutToken(tok)
 			assert.Equal(t, http.StatusOK, status, "the provider's retry is accepted")
@@ -704,7 +717,8 @@ func TestBackchannelLogoutProviderOutageIs503(t *testing.T) {
 			tok := h.idp.LogoutToken(testSubject, "")
 
 			status, _ := h.postLogoutToken(tok)
-			assert.Equal(t, http.StatusServiceUnavailable, status, "an outage is not an invalid token")
+			assert.Equal(t, http.StatusServiceUnavailable, status,
+				"an outage is not an invalid token")
 
 			h.idp.Heal()
 			h.clock.Advance(time.Minute)

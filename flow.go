@@ -80,7 +80,8 @@ func (m *Middleware) createFlow(ctx context.Context, f *flow) (string, error) {
 // with a compare-and-swap, so a replayed callback finds it gone. It
 // returns the record (for a later advance) and the flow. Stage 0 takes a
 // flow at any stage.
-func (m *Middleware) takeFlow(ctx context.Context, state string, stage int) (*Record, *flow, error) {
+func (m *Middleware) takeFlow(ctx context.Context, state string,
+	stage int) (*Record, *flow, error) {
 	rec, err := m.store.Get(ctx, flowKey(state))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, errFlowGone

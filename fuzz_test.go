@@ -395,7 +395,8 @@ func FuzzVerifyIDToken(f *testing.F) {
 	add(jsonOf(map[string]string{"alg": "none"}), idClaimsSeed(nil), 2, false)
 	add(jsonOf(map[string]string{"alg": "HS256", "kid": fuzzKid}), idClaimsSeed(nil), 2, false)
 	add(jsonOf(map[string]string{"alg": "RS256"}), idClaimsSeed(nil), 0, false)
-	add(jsonOf(map[string]any{"alg": "RS256", "kid": fuzzKid, "crit": []string{"exp"}, "exp": 1}), idClaimsSeed(nil), 0, false)
+	add(jsonOf(map[string]any{"alg": "RS256", "kid": fuzzKid, "crit": []string{"exp"}, "exp": 1}),
+		idClaimsSeed(nil), 0, false)
 	add(logoutHeader, idClaimsSeed(nil), 0, false)
 	for _, edit := range []func(map[string]any){
 		func(c map[string]any) { c["iss"] = "https://evil.example" },
@@ -441,7 +442,8 @@ func FuzzVerifyIDToken(f *testing.F) {
 		assert.Equal(t, raw, v.raw)
 		h, c := signedByProvider(t, raw)
 		typ, _ := h["typ"].(string)
-		assert.False(t, isLogoutType(typ), "a token typed %q as a logout token passed as an id_token", typ)
+		assert.False(t, isLogoutType(typ),
+			"a token typed %q as a logout token passed as an id_token", typ)
 		checkIDClaims(t, c, want)
 	})
 }
@@ -495,7 +497,8 @@ func checkIDClaims(t *testing.T, c map[string]any, want expectation) {
 		beforeAud, _ := audienceOf(before["aud"])
 		assert.Equal(t, beforeAud, aud, "a refresh keeps aud")
 		if at, present := c["auth_time"]; present && at != nil {
-			assert.Equal(t, fmt.Sprint(before["auth_time"]), fmt.Sprint(at), "a refresh keeps auth_time")
+			assert.Equal(t, fmt.Sprint(before["auth_time"]), fmt.Sprint(at),
+				"a refresh keeps auth_time")
 		}
 	}
 }
@@ -590,7 +593,8 @@ func FuzzCallback(f *testing.F) {
 		h.ServeHTTP(w, r)
 
 		for _, c := range w.Result().Cookies() {
-			assert.False(t, c.Name == cookieName && c.Value != "", "a session from a fuzzed callback")
+			assert.False(t, c.Name == cookieName && c.Value != "",
+				"a session from a fuzzed callback")
 		}
 		switch {
 		case method != http.MethodGet:
@@ -605,7 +609,8 @@ func FuzzCallback(f *testing.F) {
 			assert.True(t, strings.HasPrefix(next, idp.Issuer+"/authorize?") ||
 				strings.HasPrefix(next, idp.DiscoveryUIURL+"?"), next)
 		default:
-			assert.Equal(t, http.StatusBadRequest, w.Code, "garbage is the client's error: %s", w.Body)
+			assert.Equal(t, http.StatusBadRequest, w.Code, "garbage is the client's error: %s",
+				w.Body)
 		}
 	})
 }
@@ -630,7 +635,8 @@ func validMethod(method string) bool {
 func TestCallbackGarbageMCCMNCIsBadRequest(t *testing.T) {
 	for _, mccmnc := range []string{"abc", "31099", "3109990", "310999\n"} {
 		t.Run(fmt.Sprintf("%q", mccmnc), func(t *testing.T) {
-			idp := zenkeytest.NewServer(zenkeytest.Config{ClientID: fuzzClientID, ClientSecret: fuzzSecret})
+			idp := zenkeytest.NewServer(zenkeytest.Config{ClientID: fuzzClientID,
+				ClientSecret: fuzzSecret})
 			t.Cleanup(idp.Close)
 			m := fuzzMiddleware(t, nil, func(o *Options) {
 				o.DiscoveryUIURL = idp.DiscoveryUIURL
@@ -651,7 +657,8 @@ func TestCallbackGarbageMCCMNCIsBadRequest(t *testing.T) {
 			h.ServeHTTP(w, r)
 
 			assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
-			assert.Zero(t, idp.Calls(zenkeytest.Discovery), "no discovery for a code that cannot be one")
+			assert.Zero(t, idp.Calls(zenkeytest.Discovery),
+				"no discovery for a code that cannot be one")
 		})
 	}
 }
@@ -822,7 +829,8 @@ func secureOrLoopback(u string) bool {
 		return host != ""
 	case "http":
 		ip := net.ParseIP(host)
-		return host == "localhost" || strings.HasSuffix(host, ".localhost") || (ip != nil && ip.IsLoopback())
+		return host == "localhost" || strings.HasSuffix(host, ".localhost") || (ip != nil &&
+			ip.IsLoopback())
 	}
 	return false
 }
@@ -830,7 +838,8 @@ func secureOrLoopback(u string) bool {
 // ---- Token and userinfo answers -------------------------------------------
 
 func FuzzDecodeUserInfo(f *testing.F) {
-	f.Add([]byte(`{"sub":"310999-0123456789abcdef","name":{"value":"Ann","given_name":"A"}}`), fuzzSubject)
+	f.Add([]byte(`{"sub":"310999-0123456789abcdef","name":{"value":"Ann","given_name":"A"}}`),
+		fuzzSubject)
 	f.Add([]byte(`{"sub":"310999-0123456789abcdef","email":"a@example.com","address":{"postal_code":"1"}}`), fuzzSubject)
 	f.Add([]byte(`{"sub":"310999-someone-else"}`), fuzzSubject)
 	f.Add([]byte(`{"sub":"310999-0123456789abcdef","sub":"x"}`), fuzzSubject)
@@ -893,7 +902,8 @@ func FuzzTokenResponse(f *testing.F) {
 	f.Add(uint16(200), jsonType, answer(nil))
 	f.Add(uint16(200), "application/json; charset=utf-8", answer(nil))
 	f.Add(uint16(200), "text/plain", answer(nil))
-	f.Add(uint16(200), "application/x-www-form-urlencoded", []byte("access_token=ACCESS&token_type=Bearer&id_token=IDTOKEN"))
+	f.Add(uint16(200), "application/x-www-form-urlencoded",
+		[]byte("access_token=ACCESS&token_type=Bearer&id_token=IDTOKEN"))
 	f.Add(uint16(200), "", []byte("access_token=ACCESS&id_token=IDTOKEN"))
 	f.Add(uint16(200), jsonType, answer(func(a map[string]any) { delete(a, "id_token") }))
 	f.Add(uint16(200), jsonType, answer(func(a map[string]any) { a["id_token"] = "IDTOKEN\n" }))
@@ -902,11 +912,15 @@ func FuzzTokenResponse(f *testing.F) {
 	f.Add(uint16(200), jsonType, answer(func(a map[string]any) { delete(a, "access_token") }))
 	f.Add(uint16(200), jsonType, answer(func(a map[string]any) { a["expires_in"] = "soon" }))
 	f.Add(uint16(200), jsonType, answer(func(a map[string]any) { a["expires_in"] = -1 }))
-	f.Add(uint16(200), jsonType, answer(func(a map[string]any) { a["id_token"] = signJWT(idHeader, idClaimsSeed(nil), nil, 1) }))
+	f.Add(uint16(200), jsonType, answer(func(a map[string]any) {
+		a["id_token"] = signJWT(idHeader,
+			idClaimsSeed(nil), nil, 1)
+	}))
 	f.Add(uint16(400), jsonType, []byte(`{"error":"invalid_grant"}`))
 	f.Add(uint16(500), jsonType, answer(nil))
 	f.Add(uint16(302), jsonType, answer(nil))
-	f.Add(uint16(200), jsonType, []byte(`{"access_token":"ACCESS","id_token":"IDTOKEN","id_token":"x"}`))
+	f.Add(uint16(200), jsonType,
+		[]byte(`{"access_token":"ACCESS","id_token":"IDTOKEN","id_token":"x"}`))
 	f.Add(uint16(200), jsonType, []byte(`{`))
 
 	f.Fuzz(func(t *testing.T, status uint16, contentType string, body []byte) {
@@ -960,7 +974,8 @@ func FuzzVerifyLogoutToken(f *testing.F) {
 	add := func(header, payload []byte, how uint8) { f.Add(header, payload, []byte("sig"), how) }
 	add(logoutHeader, logoutClaimsSeed(nil), 0)
 	add(jsonOf(map[string]string{"alg": "RS256", "kid": fuzzKid}), logoutClaimsSeed(nil), 0)
-	add(jsonOf(map[string]string{"alg": "RS256", "kid": fuzzKid, "typ": "application/logout+jwt"}), logoutClaimsSeed(nil), 0)
+	add(jsonOf(map[string]string{"alg": "RS256", "kid": fuzzKid, "typ": "application/logout+jwt"}),
+		logoutClaimsSeed(nil), 0)
 	add(idHeader, logoutClaimsSeed(nil), 0)
 	add(logoutHeader, logoutClaimsSeed(nil), 1)
 	add(logoutHeader, logoutClaimsSeed(nil), 2)
@@ -1023,7 +1038,8 @@ func checkLogoutClaims(t *testing.T, c map[string]any) {
 	aud, ok := audienceOf(c["aud"])
 	assert.True(t, ok && slices.Contains(aud, fuzzClientID), "aud %v", c["aud"])
 	iat, ok := numericDate(c["iat"])
-	assert.True(t, ok && !iat.After(fuzzNow.Add(fuzzLeeway)) && !iat.Before(fuzzNow.Add(-logoutTokenMaxAge)),
+	assert.True(t, ok && !iat.After(fuzzNow.Add(fuzzLeeway)) &&
+		!iat.Before(fuzzNow.Add(-logoutTokenMaxAge)),
 		"iat %v", c["iat"])
 	if e, present := c["exp"]; present {
 		exp, ok := numericDate(e)

@@ -48,7 +48,8 @@ type verifiedToken struct {
 // verifyIDToken runs the id_token checklist of the package's security rules,
 // in order. Each step names what it checks; the first that fails rejects
 // the token with its reason code.
-func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string, want expectation) (*verifiedToken, error) {
+func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
+	want expectation) (*verifiedToken, error) {
 	// Check syntax before anything parses the token.
 	header, err := checkJWTSyntax(raw)
 	if err != nil {
@@ -135,12 +136,14 @@ func (m *Middleware) checkTimes(v *verifiedToken, _ *expectation) error {
 		return reject(reasonTokenClaims, "zenkey: id_token expired at %v", v.token.Expiry)
 	}
 	if v.token.IssuedAt.After(now.Add(leeway)) {
-		return reject(reasonTokenClaims, "zenkey: id_token issued in the future (%v)", v.token.IssuedAt)
+		return reject(reasonTokenClaims, "zenkey: id_token issued in the future (%v)",
+			v.token.IssuedAt)
 	}
 	if v.claims.AuthTime != nil {
 		at, err := v.claims.AuthTime.Float64()
 		if err != nil || time.Unix(int64(at), 0).After(now.Add(leeway)) {
-			return reject(reasonTokenClaims, "zenkey: id_token auth_time is invalid or in the future")
+			return reject(reasonTokenClaims,
+				"zenkey: id_token auth_time is invalid or in the future")
 		}
 	}
 	return nil
@@ -186,7 +189,8 @@ func checkACR(v *verifiedToken, want *expectation) error {
 	if got == want.acr || (okGot && okWant && gotRank >= wantRank) {
 		return nil
 	}
-	return reject(reasonTokenClaims, "zenkey: id_token acr %q is weaker than the requested %q", got, want.acr)
+	return reject(reasonTokenClaims, "zenkey: id_token acr %q is weaker than the requested %q", got,
+		want.acr)
 }
 
 // checkNotLogout refuses a back-channel logout token presented as an
@@ -202,7 +206,8 @@ func checkNotLogout(v *verifiedToken, _ *expectation) error {
 // and login: same iss, sub and aud, and the login's auth_time.
 func checkContinuity(v *verifiedToken, prev *sessionData) error {
 	if v.token.Issuer != prev.Issuer || v.token.Subject != prev.Subject {
-		return reject(reasonTokenClaims, "zenkey: refreshed id_token names another issuer or subject")
+		return reject(reasonTokenClaims,
+			"zenkey: refreshed id_token names another issuer or subject")
 	}
 	var before struct {
 		Aud audience `json:"aud"`
@@ -233,7 +238,8 @@ func checkLoginAuthTime(v *verifiedToken, prev *sessionData) error {
 	if v.claims.AuthTime == nil {
 		return nil
 	}
-	if at, ok := unixTime(v.claims.AuthTime); !ok || prev.AuthTime == 0 || at.Unix() != prev.AuthTime {
+	if at, ok := unixTime(v.claims.AuthTime); !ok || prev.AuthTime == 0 ||
+		at.Unix() != prev.AuthTime {
 		return reject(reasonTokenClaims, "zenkey: refreshed id_token changed the login's auth_time")
 	}
 	return nil

@@ -50,14 +50,16 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 			// cookie to both instances, as to two servers behind one name.
 			require.True(t, b.signedIn(a.browser), "signed in through A, served by B")
 			stolen := a.cookies(a.browser)
-			require.Equal(t, http.StatusOK, a.replay(stolen), "the kept copy works before the logout")
+			require.Equal(t, http.StatusOK, a.replay(stolen),
+				"the kept copy works before the logout")
 
 			p := b.do(a.browser, http.MethodPost, "/auth/logout", true)
 			require.Equal(t, "home, signed out", p.body)
 
 			// The browser's jar dropped the cleared cookie: only the kept
 			// copy, sent by hand, shows that A refuses the session.
-			assert.Equal(t, http.StatusUnauthorized, a.replay(stolen), "logged out on B, refused on A at once")
+			assert.Equal(t, http.StatusUnauthorized, a.replay(stolen),
+				"logged out on B, refused on A at once")
 		})
 	}
 }
@@ -125,7 +127,8 @@ func TestTokensAreEncryptedAtRest(t *testing.T) {
 			}
 		}
 	}
-	assert.NotContains(t, string(files[0])+string(files[1]), testSubject, "the subject is indexed by a keyed hash")
+	assert.NotContains(t, string(files[0])+string(files[1]), testSubject,
+		"the subject is indexed by a keyed hash")
 }
 
 func splitJWT(tok string) []string {

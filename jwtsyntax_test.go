@@ -41,9 +41,10 @@ func TestJWTSyntaxGate(t *testing.T) {
 		"header a JSON string": seg(`"x"`) + "." + parts[1] + "." + parts[2],
 		"header null":          seg(`null`) + "." + parts[1] + "." + parts[2],
 		"oversized":            parts[0] + "." + strings.Repeat("A", maxTokenSize) + "." + parts[2],
-		"huge header":          seg(`{"alg":"RS256","x":"`+strings.Repeat("a", 2000)+`"}`) + "." + parts[1] + "." + parts[2],
-		"NUL byte":             goodJWT + "\x00",
-		"non-ASCII":            goodJWT + "é",
+		"huge header": seg(`{"alg":"RS256","x":"`+strings.Repeat("a",
+			2000)+`"}`) + "." + parts[1] + "." + parts[2],
+		"NUL byte":  goodJWT + "\x00",
+		"non-ASCII": goodJWT + "é",
 	}
 	for name, raw := range bad {
 		t.Run(name, func(t *testing.T) {

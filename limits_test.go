@@ -85,17 +85,21 @@ func TestBackchannelLogoutBodyLimit(t *testing.T) {
 	form := "logout_token=" + url.QueryEscape(h.idp.LogoutToken(testSubject, "")) + "&padding="
 
 	over := h.postBody(provider, path, strings.NewReader(form+strings.Repeat("a", 40<<10)))
-	assert.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, over.status, over.body)
-	assert.True(t, h.signedIn(h.browser), "a logout request past the limit was read, and destroyed the session")
+	assert.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, over.status,
+		over.body)
+	assert.True(t, h.signedIn(h.browser),
+		"a logout request past the limit was read, and destroyed the session")
 
 	read.Store(0)
 	flooded := h.postBody(provider, path, flood(form, 16<<20))
-	assert.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, flooded.status, flooded.body)
+	assert.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge},
+		flooded.status, flooded.body)
 	assert.Less(t, read.Load(), int64(64<<10), "the app read a logout request on past the limit")
 	assert.True(t, h.signedIn(h.browser))
 
 	within := h.postBody(provider, path, strings.NewReader(form+strings.Repeat("a", 24<<10)))
-	assert.Equal(t, http.StatusOK, within.status, "a request within the limit is read: %s", within.body)
+	assert.Equal(t, http.StatusOK, within.status, "a request within the limit is read: %s",
+		within.body)
 	assert.False(t, h.signedIn(h.browser), "its token destroyed the session")
 }
 
@@ -116,7 +120,8 @@ func TestLogoutFormLimit(t *testing.T) {
 	const form = "everywhere=1&padding="
 	signIn()
 
-	p := h.postBody(noRedirects(phone), "/auth/logout", strings.NewReader(form+strings.Repeat("a", 8<<10)))
+	p := h.postBody(noRedirects(phone), "/auth/logout", strings.NewReader(form+strings.Repeat("a",
+		8<<10)))
 	assert.Contains(t, answered, p.status, p.body)
 	assert.True(t, h.signedIn(laptop), "everywhere=1 was read from a form past the limit")
 
@@ -128,7 +133,8 @@ func TestLogoutFormLimit(t *testing.T) {
 	assert.True(t, h.signedIn(laptop), "everywhere=1 was read from a form past the limit")
 
 	signIn()
-	p = h.postBody(noRedirects(phone), "/auth/logout", strings.NewReader(form+strings.Repeat("a", 2<<10)))
+	p = h.postBody(noRedirects(phone), "/auth/logout", strings.NewReader(form+strings.Repeat("a",
+		2<<10)))
 	assert.Equal(t, http.StatusSeeOther, p.status, p.body)
 	assert.False(t, h.signedIn(laptop), "a form within the limit signs out everywhere")
 	assert.False(t, h.signedIn(phone))

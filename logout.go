@@ -56,7 +56,8 @@ func (m *Middleware) Logout(ctx context.Context, r *http.Request) error {
 
 // logout destroys the browser's session (or, everywhere, all of its
 // user's) and returns the destroyed session's data when it could be read.
-func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere bool) (*sessionData, error) {
+func (m *Middleware) logout(ctx context.Context, r *http.Request,
+	everywhere bool) (*sessionData, error) {
 	id := m.readCookie(r)
 	if id == nil && everywhere {
 		return nil, errEverywhereUnknown
@@ -72,7 +73,8 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request, everywhere boo
 	if err := m.store.Delete(ctx, key); err != nil {
 		return nil, errors.Join(errors.New("zenkey: logout not confirmed by the store"), err)
 	}
-	m.emit(ctx, slog.LevelInfo, "zenkey: signed out", Event{Kind: EventLogout, Reason: "local", Sessions: 1})
+	m.emit(ctx, slog.LevelInfo, "zenkey: signed out", Event{Kind: EventLogout, Reason: "local",
+		Sessions: 1})
 	if d != nil {
 		m.revokeLater(d)
 	}
@@ -89,7 +91,8 @@ var errEverywhereUnknown = errors.New("zenkey: logout everywhere: the browser's 
 // (peekErr), the cookie must stay for a retry that can; when the session
 // is gone, nothing tells whose other sessions to end, and saying "signed
 // out everywhere" would be a lie.
-func (m *Middleware) logoutEverywhere(ctx context.Context, key string, d *sessionData, peekErr error) error {
+func (m *Middleware) logoutEverywhere(ctx context.Context, key string, d *sessionData,
+	peekErr error) error {
 	if peekErr != nil {
 		return errors.Join(errors.New("zenkey: logout everywhere: session unreadable"), peekErr)
 	}

@@ -229,7 +229,9 @@ func testInvalidLogoutTokens(t *testing.T, p *instancePair) {
 		})},
 		{"a nonce", signed(func(c map[string]any) { c["nonce"] = "n" })},
 		{"neither sub nor sid", signed(func(c map[string]any) { delete(c, "sid") })},
-		{"stale iat", signed(func(c map[string]any) { c["iat"] = a.clock.Now().Add(-time.Hour).Unix() })},
+		{"stale iat", signed(func(c map[string]any) {
+			c["iat"] = a.clock.Now().Add(-time.Hour).Unix()
+		})},
 		{"an id_token", func() string { return a.issuedTokens()["id_token"] }},
 		{"bad signature", func() string {
 			a.idp.SignWithUnpublishedKey(true)
@@ -315,7 +317,8 @@ func refreshEnds(t *testing.T, p *instancePair, provoke func(*harness)) {
 
 	assert.Equal(t, http.StatusUnauthorized, page.status, page.body)
 	assert.Equal(t, 1, a.idp.Calls(zenkeytest.Refresh))
-	assert.Contains(t, p.journal.entries(), "store deleted", "the session was destroyed, not only refused")
+	assert.Contains(t, p.journal.entries(), "store deleted",
+		"the session was destroyed, not only refused")
 	a.idp.Heal()
 	assert.Equal(t, http.StatusUnauthorized, b.replay(stolen), "gone on B")
 	assert.Equal(t, http.StatusUnauthorized, a.replay(stolen), "and on A")

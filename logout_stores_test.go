@@ -94,7 +94,8 @@ func testLocalLogout(t *testing.T, p *instancePair) {
 
 	assert.Equal(t, "home, signed out", page.body)
 	assert.Equal(t, http.StatusUnauthorized, b.replay(stolen), "refused by the other instance")
-	assert.Equal(t, http.StatusUnauthorized, a.replay(stolen), "refused by the instance that logged out")
+	assert.Equal(t, http.StatusUnauthorized, a.replay(stolen),
+		"refused by the instance that logged out")
 }
 
 // testLogoutEverywhereAcross signs the user in on two browsers through A,

@@ -32,7 +32,10 @@ func TestLogoutRevokesTokensAfterDestroyingTheSession(t *testing.T) {
 
 func TestLogoutIsPromptWhenRevocationFails(t *testing.T) {
 	for name, misbehave := range map[string]func(*zenkeytest.Server){
-		"down": func(s *zenkeytest.Server) { s.Fail(zenkeytest.Revoke, http.StatusInternalServerError) },
+		"down": func(s *zenkeytest.Server) {
+			s.Fail(zenkeytest.Revoke,
+				http.StatusInternalServerError)
+		},
 		"slow": func(s *zenkeytest.Server) { s.Delay(zenkeytest.Revoke, time.Minute) },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -86,8 +89,10 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	h.login()
 	store.failGet.Store(true)
 
-	assert.Equal(t, http.StatusServiceUnavailable, h.do(h.browser, http.MethodGet, "/profile", false).status)
-	assert.Equal(t, http.StatusServiceUnavailable, h.do(h.browser, http.MethodGet, "/profile", true).status,
+	assert.Equal(t, http.StatusServiceUnavailable, h.do(h.browser, http.MethodGet, "/profile",
+		false).status)
+	assert.Equal(t, http.StatusServiceUnavailable, h.do(h.browser, http.MethodGet, "/profile",
+		true).status,
 		"not a redirect to login: the session may well exist")
 
 	store.failGet.Store(false)
@@ -101,7 +106,8 @@ func TestLogoutEverywhere(t *testing.T) {
 	h.do(laptop, http.MethodGet, "/profile", true)
 	require.True(t, h.signedIn(laptop))
 
-	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/auth/logout", strings.NewReader("everywhere=1"))
+	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/auth/logout",
+		strings.NewReader("everywhere=1"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := h.browser.Do(req)
 	require.NoError(t, err)
@@ -168,7 +174,8 @@ func TestNoResurrection(t *testing.T) {
 			}))
 			check := open()
 			// About 5 s per store under -race; -short runs 500.
-			rounds := map[string]int{"memory": 3000, "sqlite": 1000, "redis": 3000, "postgres": 2000}[kind.name]
+			rounds := map[string]int{"memory": 3000, "sqlite": 1000, "redis": 3000,
+				"postgres": 2000}[kind.name]
 			if testing.Short() {
 				rounds = 500
 			}
@@ -179,7 +186,8 @@ func TestNoResurrection(t *testing.T) {
 	}
 }
 
-func raceOnce(t *testing.T, zk *zenkey.Middleware, app http.Handler, store zenkey.Store, clk *clock) {
+func raceOnce(t *testing.T, zk *zenkey.Middleware, app http.Handler, store zenkey.Store,
+	clk *clock) {
 	cookie, key, err := zk.NewTestSession(t.Context(), "310999-racer")
 	require.NoError(t, err)
 	clk.Advance(2 * time.Minute) // every request now touches: a write

@@ -53,7 +53,10 @@ func TestSessionCookieIsHostOnlyOpaqueAndSmall(t *testing.T) {
 	b := h.newBrowser()
 	cb := h.callbackURL(b)
 	noFollow := *b
-	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	noFollow.CheckRedirect = func(*http.Request,
+		[]*http.Request) error {
+		return http.ErrUseLastResponse
+	}
 	resp, err := noFollow.Get(cb.String())
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -138,13 +141,17 @@ func TestRejectedIDTokens(t *testing.T) {
 			})
 		}},
 		{"issued in the future", func(h *harness) {
-			h.idp.EditClaims(func(c map[string]any) { c["iat"] = h.clock.Now().Add(time.Hour).Unix() })
+			h.idp.EditClaims(func(c map[string]any) {
+				c["iat"] = h.clock.Now().Add(time.Hour).Unix()
+			})
 		}},
 		{"no iat", editClaims(func(c map[string]any) { delete(c, "iat") })},
 		{"wrong nonce", editClaims(func(c map[string]any) { c["nonce"] = "not-the-login-nonce" })},
 		{"no nonce", editClaims(func(c map[string]any) { delete(c, "nonce") })},
 		{"weaker acr", editClaims(func(c map[string]any) { c["acr"] = "a1" })},
-		{"wrong at_hash", editClaims(func(c map[string]any) { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" })},
+		{"wrong at_hash", editClaims(func(c map[string]any) {
+			c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA"
+		})},
 		{"a logout token", editClaims(func(c map[string]any) {
 			c["events"] = map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}
 		})},
@@ -292,7 +299,8 @@ func TestSigningKeyRotation(t *testing.T) {
 	fresh := h.newBrowser()
 	h.clock.Advance(5 * time.Second)
 	p := h.do(fresh, http.MethodGet, "/profile", true)
-	assert.Equal(t, http.StatusBadRequest, p.status, "an unknown key right after a fetch is refused")
+	assert.Equal(t, http.StatusBadRequest, p.status,
+		"an unknown key right after a fetch is refused")
 	assert.Equal(t, 1, h.idp.Calls(zenkeytest.JWKS), "no refetch within the interval")
 
 	h.clock.Advance(time.Minute)
@@ -401,13 +409,19 @@ func TestRequireLogin(t *testing.T) {
 	h := newHarness(t, nil)
 
 	nav := *h.browser
-	nav.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	nav.CheckRedirect = func(*http.Request,
+		[]*http.Request) error {
+		return http.ErrUseLastResponse
+	}
 	p := h.do(&nav, http.MethodGet, "/profile?tab=1", true)
 	assert.Equal(t, http.StatusSeeOther, p.status)
-	assert.Equal(t, "/auth/login?return_to="+url.QueryEscape("/profile?tab=1"), p.header.Get("Location"))
+	assert.Equal(t, "/auth/login?return_to="+url.QueryEscape("/profile?tab=1"),
+		p.header.Get("Location"))
 
-	assert.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/profile", false).status)
-	assert.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodPost, "/profile", true).status)
+	assert.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/profile",
+		false).status)
+	assert.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodPost, "/profile",
+		true).status)
 }
 
 func TestNewLoginReplacesTheEarlierSession(t *testing.T) {
@@ -455,7 +469,8 @@ func TestLogoutRefusesCrossOriginRequests(t *testing.T) {
 func TestLogoutTakesPostOnly(t *testing.T) {
 	h := newHarness(t, nil)
 	h.login()
-	assert.Equal(t, http.StatusMethodNotAllowed, h.do(h.browser, http.MethodGet, "/auth/logout", true).status)
+	assert.Equal(t, http.StatusMethodNotAllowed, h.do(h.browser, http.MethodGet, "/auth/logout",
+		true).status)
 	assert.True(t, h.signedIn(h.browser))
 }
 

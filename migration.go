@@ -56,7 +56,8 @@ func (m *Middleware) verifyPortTokens(ctx context.Context, v *verifiedToken) []s
 	// is refused whole rather than cut, so that which accounts are linked
 	// never depends on the order of the list.
 	if n := len(aka.AKA); n > maxPortTokens {
-		m.refusePortToken(ctx, fmt.Errorf("zenkey: id_token has %d port tokens, more than %d", n, maxPortTokens))
+		m.refusePortToken(ctx, fmt.Errorf("zenkey: id_token has %d port tokens, more than %d", n,
+			maxPortTokens))
 		return nil
 	}
 	var subjects []string

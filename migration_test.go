@@ -18,8 +18,10 @@ const oldSubject = "311480-0123456789abcdef"
 
 // previousRoute shows the session's previous subjects.
 func (h *harness) previousRoute() {
-	h.mux.Handle("/previous", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, strings.Join(zenkey.SessionFromContext(r.Context()).PreviousSubjects(), ","))
+	h.mux.Handle("/previous", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		io.WriteString(w, strings.Join(zenkey.SessionFromContext(r.Context()).PreviousSubjects(),
+			","))
 	})))
 }
 
@@ -36,7 +38,8 @@ func TestCarrierMigrationProvesPreviousSubjects(t *testing.T) {
 // never shows a port token, a JWT.
 func TestClaimsLeaveOutPortTokens(t *testing.T) {
 	h := newHarness(t, nil)
-	h.mux.Handle("/claims", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.mux.Handle("/claims", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
 		var claims map[string]any
 		if err := zenkey.SessionFromContext(r.Context()).Claims(&claims); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -48,7 +51,8 @@ func TestClaimsLeaveOutPortTokens(t *testing.T) {
 	h.idp.AddPreviousCarrier("311480", oldSubject)
 	require.Equal(t, http.StatusOK, h.login().status)
 
-	assert.Equal(t, "sub="+testSubject+" aka=false", h.do(h.browser, http.MethodGet, "/claims", false).body)
+	assert.Equal(t, "sub="+testSubject+" aka=false", h.do(h.browser, http.MethodGet, "/claims",
+		false).body)
 }
 
 func TestCarrierMigrationRefusesBadPortTokens(t *testing.T) {
@@ -111,7 +115,8 @@ func TestCarrierMigrationRefusesBadPortTokens(t *testing.T) {
 			port := tt.port(h, issuer)
 			h.idp.EditClaims(func(c map[string]any) { c["aka"] = []string{port} })
 
-			require.Equal(t, http.StatusOK, h.login().status, "a bad port token does not stop the login")
+			require.Equal(t, http.StatusOK, h.login().status,
+				"a bad port token does not stop the login")
 			assert.Empty(t, h.do(h.browser, http.MethodGet, "/previous", false).body)
 		})
 	}

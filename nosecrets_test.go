@@ -127,7 +127,8 @@ func (s secrets) add(name, value string) {
 func (s secrets) addBytes(name string, b []byte) {
 	s.add(name, string(b))
 	s.add(name+" in hex", hex.EncodeToString(b))
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding,
+		base64.RawStdEncoding, base64.RawURLEncoding} {
 		s.add(name+" in base64", enc.EncodeToString(b))
 	}
 }
@@ -144,7 +145,8 @@ func (s secrets) addJWT(name, jwt string) {
 func credentials() secrets {
 	s := secrets{}
 	s.add("client secret", testSecret)
-	s.add("client secret (Basic)", base64.StdEncoding.EncodeToString([]byte(testClientID+":"+testSecret)))
+	s.add("client secret (Basic)",
+		base64.StdEncoding.EncodeToString([]byte(testClientID+":"+testSecret)))
 	s.addBytes("master secret", testMasterKey)
 	return s
 }
@@ -252,7 +254,8 @@ func assertVerifierCaught(t *testing.T, h *harness, tap *formTap) {
 	verifiers := tap.values("code_verifier")
 	require.NotEmpty(t, verifiers, "no code exchange carried a code_verifier")
 	sum := sha256.Sum256([]byte(verifiers[len(verifiers)-1]))
-	assert.Equal(t, h.idp.LastAuthorize().Get("code_challenge"), base64.RawURLEncoding.EncodeToString(sum[:]),
+	assert.Equal(t, h.idp.LastAuthorize().Get("code_challenge"),
+		base64.RawURLEncoding.EncodeToString(sum[:]),
 		"the tap did not catch the verifier of the last login")
 }
 
@@ -392,7 +395,8 @@ func TestNoSecretInLogsEventsOrPages(t *testing.T) {
 		func() { h.idp.SetAuthorizeError("access_denied", "the user said no") },
 	} {
 		refuse()
-		assert.Equal(t, http.StatusBadRequest, h.do(w.browser(h), http.MethodGet, "/profile", true).status)
+		assert.Equal(t, http.StatusBadRequest, h.do(w.browser(h), http.MethodGet, "/profile",
+			true).status)
 		h.idp.Heal()
 	}
 
@@ -415,7 +419,8 @@ func TestNoSecretInLogsEventsOrPages(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, h.do(b, http.MethodGet, "/profile", true).status)
 	store.failGet.Store(false)
 	store.failDelete.Store(true)
-	assert.Equal(t, http.StatusServiceUnavailable, h.do(b, http.MethodPost, "/auth/logout", true).status)
+	assert.Equal(t, http.StatusServiceUnavailable, h.do(b, http.MethodPost, "/auth/logout",
+		true).status)
 	store.failDelete.Store(false)
 
 	// Logout, and logout everywhere.
@@ -521,7 +526,8 @@ func TestNoSecretInApprovalsAndCarrierMigration(t *testing.T) {
 	asked := h.postTransfer()
 	require.Equal(t, http.StatusForbidden, asked.status)
 	h.idp.EditClaims(func(c map[string]any) { c["context"] = "Send $9999 to Eve" })
-	assert.Contains(t, []int{http.StatusBadRequest, http.StatusForbidden}, h.approveFromPage(asked).status)
+	assert.Contains(t, []int{http.StatusBadRequest, http.StatusForbidden},
+		h.approveFromPage(asked).status)
 	h.idp.Heal()
 	h.approveFromPage(h.postTransfer())
 	assert.Equal(t, "sent", h.postTransfer().body)
@@ -531,7 +537,8 @@ func TestNoSecretInApprovalsAndCarrierMigration(t *testing.T) {
 	store.heal()
 	assert.Equal(t, "sent", h.postTransfer().body)
 	assert.Equal(t, "statement", h.do(h.browser, http.MethodGet, "/statement", true).body)
-	assert.Equal(t, http.StatusForbidden, h.do(h.browser, http.MethodGet, "/statement", false).status)
+	assert.Equal(t, http.StatusForbidden, h.do(h.browser, http.MethodGet, "/statement",
+		false).status)
 
 	assert.Equal(t, "home, signed out", h.do(h.browser, http.MethodPost, "/auth/logout", true).body)
 	h.zk.WaitRevocations()
@@ -580,7 +587,8 @@ func TestNoSecretWithPrivateKeyJWT(t *testing.T) {
 
 	// The provider knows another key: it refuses the assertions.
 	h.idp.SetClientKey(&newRSAKey(t).PublicKey, true)
-	assert.Equal(t, http.StatusBadRequest, h.do(w.browser(h), http.MethodGet, "/profile", true).status)
+	assert.Equal(t, http.StatusBadRequest, h.do(w.browser(h), http.MethodGet, "/profile",
+		true).status)
 	h.clock.Advance(30 * time.Minute)
 	assert.NotEqual(t, "ok", h.do(b, http.MethodGet, "/token", false).body)
 	h.idp.SetClientKey(&key.PublicKey, true)
@@ -593,12 +601,14 @@ func TestNoSecretWithPrivateKeyJWT(t *testing.T) {
 	s.addTokens(t, h)
 	verifiers, assertions := s.addForms(tap)
 	require.Equal(t, 2, verifiers, "both logins' verifiers were caught")
-	require.GreaterOrEqual(t, assertions, 5, "the assertions of every token and revocation request were caught")
+	require.GreaterOrEqual(t, assertions, 5,
+		"the assertions of every token and revocation request were caught")
 	var jtis []string
 	for _, a := range tap.values("client_assertion") {
 		jtis = append(jtis, assertionJTI(t, a))
 	}
-	assert.Contains(t, jtis, h.idp.LastClientAssertion()["jti"], "the tap caught what the provider got")
+	assert.Contains(t, jtis, h.idp.LastClientAssertion()["jti"],
+		"the tap caught what the provider got")
 	cookies := s.addSessionCookies(t, w)
 	require.NotEmpty(t, cookies)
 	w.assertNothingLeaked(t, s, cookies)
@@ -643,7 +653,8 @@ func TestNothingLoggedWithoutALogger(t *testing.T) {
 	var std, structured syncBuffer
 	defaultLogger, logOutput, logFlags := slog.Default(), log.Writer(), log.Flags()
 	log.SetOutput(&std)
-	slog.SetDefault(slog.New(slog.NewTextHandler(&structured, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	slog.SetDefault(slog.New(slog.NewTextHandler(&structured,
+		&slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(func() {
 		slog.SetDefault(defaultLogger)
 		log.SetOutput(logOutput)
@@ -658,12 +669,14 @@ func TestNothingLoggedWithoutALogger(t *testing.T) {
 	h.tokenRoute()
 	require.Equal(t, http.StatusOK, h.login().status)
 	h.idp.EditIDToken(func(jwt string) string { return jwt + "\n" })
-	assert.Equal(t, http.StatusBadRequest, h.do(h.newBrowser(), http.MethodGet, "/profile", true).status)
+	assert.Equal(t, http.StatusBadRequest, h.do(h.newBrowser(), http.MethodGet, "/profile",
+		true).status)
 	h.idp.Heal()
 	h.clock.Advance(30 * time.Minute)
 	assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body)
 	store.failGet.Store(true)
-	assert.Equal(t, http.StatusServiceUnavailable, h.do(h.browser, http.MethodGet, "/profile", true).status)
+	assert.Equal(t, http.StatusServiceUnavailable, h.do(h.browser, http.MethodGet, "/profile",
+		true).status)
 	store.failGet.Store(false)
 	h.idp.Fail(zenkeytest.Revoke, http.StatusInternalServerError)
 	assert.Equal(t, "home, signed out", h.do(h.browser, http.MethodPost, "/auth/logout", true).body)
@@ -694,10 +707,12 @@ func TestSourcesNeverPrint(t *testing.T) {
 	require.NoError(t, err)
 	fset := token.NewFileSet()
 	forbidden := map[string]map[string]bool{
-		"fmt":  {"Print": true, "Printf": true, "Println": true},
-		"log":  nil, // every function of package log
-		"os":   {"Stdout": true, "Stderr": true},
-		"slog": {"Default": true, "Debug": true, "Info": true, "Warn": true, "Error": true, "Log": true, "LogAttrs": true, "DebugContext": true, "InfoContext": true, "WarnContext": true, "ErrorContext": true},
+		"fmt": {"Print": true, "Printf": true, "Println": true},
+		"log": nil, // every function of package log
+		"os":  {"Stdout": true, "Stderr": true},
+		"slog": {"Default": true, "Debug": true, "Info": true, "Warn": true, "Error": true,
+			"Log": true, "LogAttrs": true, "DebugContext": true, "InfoContext": true,
+			"WarnContext": true, "ErrorContext": true},
 	}
 	checked := 0
 	for _, name := range files {
@@ -725,12 +740,15 @@ func TestSourcesNeverPrint(t *testing.T) {
 				}
 				path := imported[x.Name]
 				names, watched := forbidden[filepath.Base(path)]
-				if watched && (path == "fmt" || path == "log" || path == "os" || path == "log/slog") &&
+				if watched && (path == "fmt" || path == "log" || path == "os" ||
+					path == "log/slog") &&
 					(names == nil || names[n.Sel.Name]) {
-					t.Errorf("%s: %s.%s writes outside Options.Logger", fset.Position(n.Pos()), x.Name, n.Sel.Name)
+					t.Errorf("%s: %s.%s writes outside Options.Logger", fset.Position(n.Pos()),
+						x.Name, n.Sel.Name)
 				}
 			case *ast.CallExpr:
-				if id, ok := n.Fun.(*ast.Ident); ok && (id.Name == "print" || id.Name == "println") && id.Obj == nil {
+				if id, ok := n.Fun.(*ast.Ident); ok && (id.Name == "print" ||
+					id.Name == "println") && id.Obj == nil {
 					t.Errorf("%s: %s writes to standard error", fset.Position(n.Pos()), id.Name)
 				}
 			}

@@ -253,11 +253,13 @@ func (o *Options) validate() error {
 		errs = append(errs, err)
 	}
 	if len(o.SecretKey) < minSecretLen {
-		add("Options.SecretKey has %d bytes: use at least %d random bytes", len(o.SecretKey), minSecretLen)
+		add("Options.SecretKey has %d bytes: use at least %d random bytes", len(o.SecretKey),
+			minSecretLen)
 	}
 	for i, k := range o.PreviousSecretKeys {
 		if len(k) < minSecretLen {
-			add("Options.PreviousSecretKeys[%d] has %d bytes: each needs at least %d", i, len(k), minSecretLen)
+			add("Options.PreviousSecretKeys[%d] has %d bytes: each needs at least %d", i, len(k),
+				minSecretLen)
 		}
 	}
 	errs = append(errs, o.validateProvider()...)
@@ -313,7 +315,8 @@ func (o *Options) validateSession() []error {
 		errs = append(errs, errors.New("zenkey: Options.RefreshSkew and UserInfoTTL must not be negative"))
 	}
 	if o.ClockLeeway < 0 || o.ClockLeeway > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("zenkey: Options.ClockLeeway %v is outside 0 to 5 minutes", o.ClockLeeway))
+		errs = append(errs, fmt.Errorf("zenkey: Options.ClockLeeway %v is outside 0 to 5 minutes",
+			o.ClockLeeway))
 	}
 	return append(errs, o.validatePaths()...)
 }
@@ -332,7 +335,8 @@ func (o *Options) validatePaths() []error {
 	}
 	for _, p := range append(paths, namedPath{"Options.AfterLogoutURL", o.AfterLogoutURL}) {
 		if !isLocalPath(p.path) {
-			errs = append(errs, fmt.Errorf("zenkey: %s %q must be a local path starting with /", p.name, p.path))
+			errs = append(errs, fmt.Errorf("zenkey: %s %q must be a local path starting with /",
+				p.name, p.path))
 		}
 	}
 	if u, err := url.Parse(o.RedirectURL); err == nil && u.Path != "" && u.Path != "/" {
@@ -381,7 +385,8 @@ func checkProviderURL(name, raw string) error {
 	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil
 	}
-	return fmt.Errorf("zenkey: %s %q must use https (plain http is allowed only on localhost)", name, raw)
+	return fmt.Errorf("zenkey: %s %q must use https (plain http is allowed only on localhost)",
+		name, raw)
 }
 
 // checkOrigin accepts "scheme://host[:port]" and nothing more: an origin

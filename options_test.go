@@ -37,18 +37,22 @@ func TestNewSaysWhatToFix(t *testing.T) {
 		want string
 	}{
 		{"no client id", func(o *zenkey.Options) { o.ClientID = "" }, "ClientID is empty"},
-		{"no client secret", func(o *zenkey.Options) { o.ClientSecret = "" }, "ClientSecret is empty"},
+		{"no client secret", func(o *zenkey.Options) { o.ClientSecret = "" },
+			"ClientSecret is empty"},
 		{"no redirect", func(o *zenkey.Options) { o.RedirectURL = "" }, "RedirectURL is empty"},
-		{"relative redirect", func(o *zenkey.Options) { o.RedirectURL = "/auth/callback" }, "not an absolute URL"},
+		{"relative redirect", func(o *zenkey.Options) { o.RedirectURL = "/auth/callback" },
+			"not an absolute URL"},
 		{"http redirect", func(o *zenkey.Options) { o.RedirectURL = "http://app.example/cb" }, "must use https"},
 		{"redirect with query", func(o *zenkey.Options) { o.RedirectURL = "https://app.example/cb?x=1" }, "no query"},
-		{"short secret", func(o *zenkey.Options) { o.SecretKey = []byte("short") }, "at least 32 random bytes"},
+		{"short secret", func(o *zenkey.Options) { o.SecretKey = []byte("short") },
+			"at least 32 random bytes"},
 		{"short previous secret", func(o *zenkey.Options) {
 			o.PreviousSecretKeys = []zenkey.Secret{[]byte("old")}
 		}, "PreviousSecretKeys[0]"},
 		{"acr a2", func(o *zenkey.Options) { o.ACR = "a2" }, `"a2" must not be used`},
 		{"unknown acr", func(o *zenkey.Options) { o.ACR = "gold" }, "not a ZenKey value"},
-		{"long context", func(o *zenkey.Options) { o.Context = strings.Repeat("x", 281) }, "at most 280"},
+		{"long context", func(o *zenkey.Options) { o.Context = strings.Repeat("x", 281) },
+			"at most 280"},
 		{"http issuer", func(o *zenkey.Options) { o.Issuer = "http://idp.example" }, "must use https"},
 		{"idle beyond absolute", func(o *zenkey.Options) {
 			o.IdleTimeout = 2 * time.Hour

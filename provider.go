@@ -152,7 +152,8 @@ func (m *Middleware) fetchDocument(ctx context.Context, target string) (*discove
 	}
 	var doc discoveryDocument
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("zenkey: provider discovery: HTTP %d, not a JSON document: %w", status, err)
+		return nil, fmt.Errorf("zenkey: provider discovery: HTTP %d, not a JSON document: %w",
+			status, err)
 	}
 	if doc.Error == "provider_not_found" {
 		return nil, ErrProviderNotFound
@@ -197,10 +198,12 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // carrier than asked for, or whose endpoints are missing or insecure.
 func (m *Middleware) checkDocument(doc *discoveryDocument, mccmnc string) error {
 	if m.opts.Issuer != "" && doc.Issuer != m.opts.Issuer {
-		return fmt.Errorf("zenkey: provider discovery: issuer %q is not the configured %q", doc.Issuer, m.opts.Issuer)
+		return fmt.Errorf("zenkey: provider discovery: issuer %q is not the configured %q",
+			doc.Issuer, m.opts.Issuer)
 	}
 	if m.opts.Issuer == "" && doc.MCCMNC != "" && string(doc.MCCMNC) != mccmnc {
-		return fmt.Errorf("zenkey: provider discovery: asked for carrier %s, got %s", mccmnc, doc.MCCMNC)
+		return fmt.Errorf("zenkey: provider discovery: asked for carrier %s, got %s", mccmnc,
+			doc.MCCMNC)
 	}
 	required := map[string]string{
 		"issuer":                 doc.Issuer,

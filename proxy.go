@@ -175,7 +175,8 @@ func safeMethod(method string) bool {
 
 // failAPI answers an API request that cannot be served: plain text, never
 // a redirect or a page.
-func (m *Middleware) failAPI(w http.ResponseWriter, r *http.Request, status int, reason string, cause error) {
+func (m *Middleware) failAPI(w http.ResponseWriter, r *http.Request, status int, reason string,
+	cause error) {
 	m.logRefusal(r.Context(), status, reason, cause)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, "zenkey: "+http.StatusText(status), status)

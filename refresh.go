@@ -132,7 +132,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // refreshLeased redeems the refresh token while holding the lease, checks
 // the new id_token, and stores the new tokens with the lease released.
-func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionData) (*Record, *sessionData, error) {
+func (m *Middleware) refreshLeased(ctx context.Context, rec *Record,
+	d *sessionData) (*Record, *sessionData, error) {
 	p, err := m.providers.get(ctx, d.MCCMNC)
 	if err != nil {
 		m.releaseLease(ctx, rec)
@@ -165,13 +166,15 @@ func (m *Middleware) refreshLeased(ctx context.Context, rec *Record, d *sessionD
 		m.unsaved.put(key, lease, change)
 		return nil, nil, m.storeFailed(ctx, reasonStore, err)
 	}
-	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
+	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh,
+		Issuer: d.Issuer})
 	return rec, next, nil
 }
 
 // storeUnsaved writes a refresh result that an outage kept from the store
 // (see unsavedRefreshes), and releases the lease.
-func (m *Middleware) storeUnsaved(ctx context.Context, rec *Record, d *sessionData, change func(*sessionData)) (*Record, *sessionData, error) {
+func (m *Middleware) storeUnsaved(ctx context.Context, rec *Record, d *sessionData,
+	change func(*sessionData)) (*Record, *sessionData, error) {
 	key, lease := rec.Key, rec.LeaseUntil
 	rec, next, err := m.storeRefreshed(ctx, rec, d, change)
 	if err != nil && !errors.Is(err, ErrSessionEnded) && !errors.Is(err, errLeaseLost) {
@@ -180,7 +183,8 @@ func (m *Middleware) storeUnsaved(ctx context.Context, rec *Record, d *sessionDa
 	if err != nil {
 		return nil, nil, m.storeFailed(ctx, reasonStore, err)
 	}
-	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh, Issuer: d.Issuer})
+	m.emit(ctx, slog.LevelInfo, "zenkey: tokens refreshed", Event{Kind: EventRefresh,
+		Issuer: d.Issuer})
 	return rec, next, nil
 }
 
@@ -201,7 +205,8 @@ func (m *Middleware) revokeOrphans(d *sessionData, tok *oauth2.Token) {
 // that request with no room for another parameter, and its Exchange would
 // add a code and a redirect_uri: the request goes instead through a client
 // that adds the one field to the form x/oauth2 wrote.
-func (m *Middleware) redeemRefreshToken(ctx context.Context, p *provider, d *sessionData) (*oauth2.Token, error) {
+func (m *Middleware) redeemRefreshToken(ctx context.Context, p *provider,
+	d *sessionData) (*oauth2.Token, error) {
 	client := m.tokenClient
 	if d.CorrelationID != "" && m.opts.Issuer == "" {
 		client = withFormField(client, "correlation_id", d.CorrelationID)
@@ -256,14 +261,16 @@ func (m *Middleware) refreshed(tok *oauth2.Token, idToken token) func(*sessionDa
 // check. OpenID Connect token responses are JSON, whose missing fields
 // x/oauth2 reports as nil; it would report a missing field of a
 // form-encoded answer as "", which is refused too.
-func (m *Middleware) checkRefreshed(ctx context.Context, p *provider, d *sessionData, tok *oauth2.Token) (token, error) {
+func (m *Middleware) checkRefreshed(ctx context.Context, p *provider, d *sessionData,
+	tok *oauth2.Token) (token, error) {
 	field := tok.Extra("id_token")
 	if field == nil {
 		return "", nil
 	}
 	raw, _ := field.(string)
 	if raw == "" {
-		return "", reject(reasonMalformedToken, "zenkey: refreshed id_token is not a non-empty string")
+		return "", reject(reasonMalformedToken,
+			"zenkey: refreshed id_token is not a non-empty string")
 	}
 	_, err := m.verifyIDToken(ctx, p, raw, expectation{
 		nonce:       string(d.Nonce),
@@ -282,7 +289,8 @@ func (m *Middleware) checkRefreshed(ctx context.Context, p *provider, d *session
 // releases the lease. The provider has invalidated the old refresh token:
 // losing the new one would end the session. The access token is not used
 // until a later refresh brings an id_token that passes every check.
-func (m *Middleware) keepRefreshToken(ctx context.Context, rec *Record, d *sessionData, tok *oauth2.Token) {
+func (m *Middleware) keepRefreshToken(ctx context.Context, rec *Record, d *sessionData,
+	tok *oauth2.Token) {
 	_, _, err := m.storeRefreshed(ctx, rec, d, func(d *sessionData) {
 		d.RefreshToken = token(tok.RefreshToken)
 	})
@@ -303,7 +311,8 @@ var errLeaseLost = errors.New("zenkey: refresh outlasted its lease; another call
 // userinfo, an approval) is not overwritten: change is applied again to
 // the record as it now is. Only a logout (the record is gone, and stays
 // gone) or a lost lease stop it.
-func (m *Middleware) storeRefreshed(ctx context.Context, rec *Record, d *sessionData, change func(*sessionData)) (*Record, *sessionData, error) {
+func (m *Middleware) storeRefreshed(ctx context.Context, rec *Record, d *sessionData,
+	change func(*sessionData)) (*Record, *sessionData, error) {
 	lease, wait := rec.LeaseUntil, 50*time.Millisecond
 	for tries := 0; ; tries++ {
 		next, out := *d, *rec
@@ -333,7 +342,8 @@ func (m *Middleware) storeRefreshed(ctx context.Context, rec *Record, d *session
 // stillLeased reads a session's record again after a conflicting write
 // during a refresh: the session must still be there and the lease still
 // the one this refresh took. Stores keep times to the millisecond.
-func (m *Middleware) stillLeased(ctx context.Context, key string, lease time.Time) (*Record, *sessionData, error) {
+func (m *Middleware) stillLeased(ctx context.Context, key string,
+	lease time.Time) (*Record, *sessionData, error) {
 	rec, err := m.store.Get(ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -454,7 +464,8 @@ type flight struct {
 
 // do runs fn for key unless a run for key is under way, in which case it
 // waits for that run and returns its result.
-func (f *flights) do(key string, fn func() (*Record, *sessionData, error)) (*Record, *sessionData, error) {
+func (f *flights) do(key string,
+	fn func() (*Record, *sessionData, error)) (*Record, *sessionData, error) {
 	f.mu.Lock()
 	if c, ok := f.calls[key]; ok {
 		f.mu.Unlock()

@@ -55,7 +55,8 @@ func TestRefreshOutlivesOtherWrites(t *testing.T) {
 		status int
 		check  func(t *testing.T, h *harness, got *zenkey.Record, err error)
 	}{
-		{"another request's write", func(ctx context.Context, s zenkey.Store, r zenkey.Record) error {
+		{"another request's write", func(ctx context.Context, s zenkey.Store,
+			r zenkey.Record) error {
 			r.LastSeen = seen
 			return s.Update(ctx, &r)
 		}, http.StatusOK, func(t *testing.T, h *harness, got *zenkey.Record, err error) {
@@ -71,7 +72,8 @@ func TestRefreshOutlivesOtherWrites(t *testing.T) {
 		}, http.StatusUnauthorized, func(t *testing.T, h *harness, _ *zenkey.Record, err error) {
 			assert.ErrorIs(t, err, zenkey.ErrNotFound, "the logged-out session came back")
 		}},
-		{"another caller's lease", func(ctx context.Context, s zenkey.Store, r zenkey.Record) error {
+		{"another caller's lease", func(ctx context.Context, s zenkey.Store,
+			r zenkey.Record) error {
 			r.LeaseUntil = r.LeaseUntil.Add(time.Second)
 			err := s.Update(ctx, &r)
 			meddled = r
@@ -350,7 +352,8 @@ func TestRefreshEndsASessionOnceDeleted(t *testing.T) {
 
 	store.set(nil)
 	mark = events.mark()
-	assert.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/token", false).status)
+	assert.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/token",
+		false).status)
 	assert.Equal(t, []string{"session_ended/refresh_refused"}, events.since(mark))
 	assert.False(t, h.signedIn(h.browser))
 }
@@ -505,7 +508,8 @@ func TestRefreshRacingALogoutRevokesItsTokens(t *testing.T) {
 	h.clock.Advance(29*time.Minute + 30*time.Second)
 
 	store.armed.Store(true)
-	require.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/token", false).status)
+	require.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/token",
+		false).status)
 	h.zk.WaitRevocations()
 
 	fresh := h.issuedTokens() // the refresh's answer

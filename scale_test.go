@@ -71,12 +71,14 @@ func TestMemoryStoreScaleFootprint(t *testing.T) {
 	per, total := scaleFootprint(50_000, &oneKiB)
 	t.Logf("50,000 records, 1 KiB blobs: %.0f B/record (%.1f MiB)", per, total/(1<<20))
 	if per >= scaleTarget {
-		t.Errorf("%.0f B/record with 1 KiB blobs, want under %.0f (2 GiB a million)", per, scaleTarget)
+		t.Errorf("%.0f B/record with 1 KiB blobs, want under %.0f (2 GiB a million)", per,
+			scaleTarget)
 	}
 	per, total = scaleFootprint(50_000, session)
 	t.Logf("50,000 real sessions: %.0f B/record (%.1f MiB)", per, total/(1<<20))
 	if per >= scaleTarget {
-		t.Errorf("%.0f B/record for real sessions, want under %.0f (2 GiB a million)", per, scaleTarget)
+		t.Errorf("%.0f B/record for real sessions, want under %.0f (2 GiB a million)", per,
+			scaleTarget)
 	}
 
 	if !scaleOn() {
@@ -143,7 +145,8 @@ func scaleHeap() uint64 {
 func scaleRealSession(t *testing.T) *zenkey.Record {
 	t.Helper()
 	const clientID, clientSecret = "scale-client", "scale-secret"
-	idp := zenkeytest.NewTLSServer(zenkeytest.Config{ClientID: clientID, ClientSecret: clientSecret})
+	idp := zenkeytest.NewTLSServer(zenkeytest.Config{ClientID: clientID,
+		ClientSecret: clientSecret})
 	defer idp.Close()
 
 	store := &scaleCapture{Store: zenkey.NewMemoryStore()}

@@ -175,9 +175,11 @@ func runStorePath(t *testing.T, p storePath) {
 // words: a page for a page load, plain text for anything else.
 func assertStoreRefusal(t *testing.T, p page) {
 	t.Helper()
-	assert.Equal(t, http.StatusServiceUnavailable, p.status, "a store failure answers 503: %s", p.body)
+	assert.Equal(t, http.StatusServiceUnavailable, p.status, "a store failure answers 503: %s",
+		p.body)
 	assert.Equal(t, "no-store", p.header.Get("Cache-Control"))
-	assert.NotContains(t, p.body, "ZenKey cannot be reached", "a store failure is blamed on the provider")
+	assert.NotContains(t, p.body, "ZenKey cannot be reached",
+		"a store failure is blamed on the provider")
 	if strings.Contains(p.header.Get("Content-Type"), "text/html") {
 		assert.Contains(t, p.body, "Sign-in problem")
 	} else {
@@ -197,14 +199,16 @@ func assertRecovers(t *testing.T, h *harness, path, want string) {
 	require.NoError(t, err)
 	req.Header.Set("Accept", "application/json")
 	resp, err := quick.Do(req)
-	if assert.NoError(t, err, "once the store is back, the request waits on the lease of a refresh that is over") {
+	if assert.NoError(t, err,
+		"once the store is back, the request waits on the lease of a refresh that is over") {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		assert.Equal(t, want, string(body), "recovers at once")
 	}
 	h.clock.Advance(20 * time.Second)
 	p := h.do(h.browser, http.MethodGet, path, false)
-	assert.Equal(t, want, p.body, "recovers: the session survives the store's failure (HTTP %d)", p.status)
+	assert.Equal(t, want, p.body, "recovers: the session survives the store's failure (HTTP %d)",
+		p.status)
 }
 
 // proxyPath sends an API call through zk.APIProxy, after advance on the
@@ -226,7 +230,8 @@ func proxyPath(advance time.Duration) func(t *testing.T, h *harness) (func() pag
 			case http.StatusOK:
 				assert.Equal(t, "api:/v1/items:", p.body)
 				req, _ := upstream.last()
-				assert.Equal(t, "Bearer "+h.issuedTokens()["access_token"], req.Header.Get("Authorization"),
+				assert.Equal(t, "Bearer "+h.issuedTokens()["access_token"],
+					req.Header.Get("Authorization"),
 					"the upstream got the session's current access token")
 				if expired {
 					assert.Equal(t, refreshes+1, h.idp.Calls(zenkeytest.Refresh),
@@ -234,7 +239,8 @@ func proxyPath(advance time.Duration) func(t *testing.T, h *harness) (func() pag
 				}
 			default:
 				assertStoreRefusal(t, p)
-				assert.Equal(t, before, upstream.count(), "a call the store did not vouch for went upstream")
+				assert.Equal(t, before, upstream.count(),
+					"a call the store did not vouch for went upstream")
 			}
 			assertRecovers(t, h, "/api/items", "api:/v1/items:")
 		}
@@ -257,7 +263,8 @@ func TestStoreFaultsOnAPIProxy(t *testing.T) {
 // the session (a write).
 func userInfoPath(advance time.Duration) func(t *testing.T, h *harness) (func() page, func(page)) {
 	return func(t *testing.T, h *harness) (func() page, func(page)) {
-		h.mux.Handle("/whoami", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mux.Handle("/whoami", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+			r *http.Request) {
 			info, err := zenkey.SessionFromContext(r.Context()).UserInfo(r.Context())
 			switch {
 			case err == nil:
@@ -265,7 +272,8 @@ func userInfoPath(advance time.Duration) func(t *testing.T, h *harness) (func() 
 			case errors.Is(err, zenkey.ErrSessionEnded):
 				http.Error(w, "ended: "+err.Error(), http.StatusUnauthorized)
 			case errors.Is(err, errStoreDown), errors.Is(err, context.DeadlineExceeded):
-				http.Error(w, "zenkey: Store failed: "+err.Error()+".", http.StatusServiceUnavailable)
+				http.Error(w, "zenkey: Store failed: "+err.Error()+".",
+					http.StatusServiceUnavailable)
 			default:
 				http.Error(w, "other: "+err.Error(), http.StatusInternalServerError)
 			}
@@ -282,7 +290,8 @@ func userInfoPath(advance time.Duration) func(t *testing.T, h *harness) (func() 
 				// RequireLogin's 503, or the store's error from UserInfo.
 				assert.Regexp(t, `^zenkey: [A-Z][a-z]+ .*\.`, p.body)
 			default:
-				t.Errorf("user info answered %d, want 200, or 503 with the store's error: %s", p.status, p.body)
+				t.Errorf("user info answered %d, want 200, or 503 with the store's error: %s",
+					p.status, p.body)
 			}
 			assertRecovers(t, h, "/whoami", "ok "+testSubject)
 		}
@@ -351,7 +360,8 @@ func approvalUsed(t *testing.T, h *harness) (func() page, func(page)) {
 
 	check := func(p page) {
 		if p.body == "sent" {
-			assert.Equal(t, http.StatusForbidden, h.postTransfer().status, "an approval is used once")
+			assert.Equal(t, http.StatusForbidden, h.postTransfer().status,
+				"an approval is used once")
 			return
 		}
 		assertStoreRefusal(t, p)
@@ -380,14 +390,19 @@ func approvalReturns(t *testing.T, h *harness) (func() page, func(page)) {
 	h.do(&walk, http.MethodGet, approvalLink(t, asked), true)
 	require.NotNil(t, callback, "the approval never came back with a code")
 
-	act := func() page { return h.do(noRedirects(h.browser), http.MethodGet, callback.String(), true) }
+	act := func() page {
+		return h.do(noRedirects(h.browser), http.MethodGet, callback.String(),
+			true)
+	}
 	check := func(p page) {
 		if p.status == http.StatusSeeOther {
-			assert.Equal(t, "sent", h.postTransfer().body, "an approval answered as done is recorded")
+			assert.Equal(t, "sent", h.postTransfer().body,
+				"an approval answered as done is recorded")
 			return
 		}
 		assertStoreRefusal(t, p)
-		assert.Equal(t, http.StatusForbidden, h.postTransfer().status, "a failed approval approves nothing")
+		assert.Equal(t, http.StatusForbidden, h.postTransfer().status,
+			"a failed approval approves nothing")
 		assertApprovalRecovers(t, h)
 	}
 	return act, check

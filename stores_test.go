@@ -62,7 +62,8 @@ func openRedis(t testing.TB) func() zenkey.Store {
 	return func() zenkey.Store {
 		// Pools sized for the thousand-request tests, which measure the
 		// middleware, not a client's default pool.
-		c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64, PoolTimeout: 30 * time.Second})
+		c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64,
+			PoolTimeout: 30 * time.Second})
 		t.Cleanup(func() { c.Close() })
 		s, err := redisstore.New(c, redisstore.Options{Prefix: prefix})
 		require.NoError(t, err)

@@ -95,9 +95,11 @@ func TestRotatedRefreshTokenIsKept(t *testing.T) {
 	h.login()
 	for i := range 3 {
 		h.clock.Advance(30 * time.Minute)
-		require.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body, "refresh %d", i)
+		require.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body, "refresh %d",
+			i)
 	}
-	assert.Equal(t, 3, h.idp.Calls(zenkeytest.Refresh), "each refresh used the latest refresh token")
+	assert.Equal(t, 3, h.idp.Calls(zenkeytest.Refresh),
+		"each refresh used the latest refresh token")
 }
 
 func TestRefreshEndsTheSession(t *testing.T) {
@@ -106,8 +108,12 @@ func TestRefreshEndsTheSession(t *testing.T) {
 		setup func(h *harness)
 	}{
 		{"invalid_grant", func(h *harness) { h.idp.SetTokenError("invalid_grant") }},
-		{"another subject", editClaims(func(c map[string]any) { c["sub"] = "310999-somebody-else" })},
-		{"another issuer", editClaims(func(c map[string]any) { c["iss"] = "https://evil.example" })},
+		{"another subject", editClaims(func(c map[string]any) {
+			c["sub"] = "310999-somebody-else"
+		})},
+		{"another issuer", editClaims(func(c map[string]any) {
+			c["iss"] = "https://evil.example"
+		})},
 		{"another audience", editClaims(func(c map[string]any) {
 			c["aud"] = []string{testClientID, "other"}
 		})},
@@ -153,7 +159,8 @@ func TestRefreshProviderDownKeepsTheSession(t *testing.T) {
 
 	assert.Equal(t, http.StatusBadGateway, h.do(h.browser, http.MethodGet, "/token", false).status)
 	h.idp.Heal()
-	assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body, "the lease was released")
+	assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body,
+		"the lease was released")
 }
 
 // api is an upstream API that records what it received.
@@ -204,7 +211,8 @@ func TestClientSendsTokensOnlyToAllowedOrigins(t *testing.T) {
 		o.APIOrigins = []string{allowed.URL}
 		o.IDTokenHeader = "X-Id-Token"
 	})
-	h.mux.Handle("/call", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.mux.Handle("/call", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
 		resp, err := zenkey.SessionFromContext(r.Context()).Client().Get(r.URL.Query().Get("to"))
 		if err != nil {
 			http.Error(w, "refused", http.StatusBadGateway)
@@ -225,8 +233,10 @@ func TestClientSendsTokensOnlyToAllowedOrigins(t *testing.T) {
 	assert.Equal(t, issued["id_token"], req.Header.Get("X-Id-Token"))
 
 	assert.Contains(t, call(other.URL+"/v1/me"), "refused")
-	assert.Contains(t, call(allowed.URL+"/redirect?to="+url.QueryEscape(other.URL+"/steal")), "refused")
-	assert.Contains(t, call(strings.Replace(allowed.URL, "https", "http", 1)), "refused", "the scheme is part of the origin")
+	assert.Contains(t, call(allowed.URL+"/redirect?to="+url.QueryEscape(other.URL+"/steal")),
+		"refused")
+	assert.Contains(t, call(strings.Replace(allowed.URL, "https", "http", 1)), "refused",
+		"the scheme is part of the origin")
 	assert.Zero(t, other.count(), "the other origin never heard from us")
 }
 
@@ -236,7 +246,8 @@ func TestAPIProxy(t *testing.T) {
 	u, _ := url.Parse(upstream.URL + "/v1")
 	h.mux.Handle("/api/", h.zk.APIProxy("/api/", u))
 
-	send := func(b *http.Client, method, path, body string, header map[string]string) (int, string, http.Header) {
+	send := func(b *http.Client, method, path, body string, header map[string]string) (int, string,
+		http.Header) {
 		req, _ := http.NewRequest(method, h.app.URL+path, strings.NewReader(body))
 		for k, v := range header {
 			req.Header.Set(k, v)
@@ -281,14 +292,16 @@ func TestAPIProxy(t *testing.T) {
 func TestUserInfo(t *testing.T) {
 	h := newHarness(t, func(o *zenkey.Options) { o.UserInfoTTL = time.Minute })
 	h.idp.SetUserInfo(map[string]any{
-		"name":        map[string]any{"value": "Alice Liddell", "given_name": "Alice", "family_name": "Liddell"},
+		"name": map[string]any{"value": "Alice Liddell", "given_name": "Alice",
+			"family_name": "Liddell"},
 		"email":       map[string]any{"value": "alice@example.com"},
 		"phone":       map[string]any{"value": "+15555550100"},
 		"postal_code": map[string]any{"value": "94105"},
 	})
 	var got *zenkey.UserInfo
 	var gotErr error
-	h.mux.Handle("/me", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.mux.Handle("/me", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
 		got, gotErr = zenkey.SessionFromContext(r.Context()).UserInfo(r.Context())
 	})))
 	h.login()
@@ -320,7 +333,8 @@ func TestUserInfoReadsFlatStandardClaims(t *testing.T) {
 		"address": map[string]any{"postal_code": "10001"},
 	})
 	var got *zenkey.UserInfo
-	h.mux.Handle("/me", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.mux.Handle("/me", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
 		got, _ = zenkey.SessionFromContext(r.Context()).UserInfo(r.Context())
 	})))
 	h.login()

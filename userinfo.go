@@ -123,7 +123,8 @@ func addQueryValues(target string, values url.Values) string {
 
 // cacheUserInfo keeps a userinfo answer in the session. Losing the race to
 // another write only means asking the provider again later.
-func (m *Middleware) cacheUserInfo(ctx context.Context, s *Session, d *sessionData, raw json.RawMessage) {
+func (m *Middleware) cacheUserInfo(ctx context.Context, s *Session, d *sessionData,
+	raw json.RawMessage) {
 	next := *d
 	next.UserInfo = &userInfoCache{Fetched: m.now(), Raw: raw}
 	rec := *s.record()

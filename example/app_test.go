@@ -201,7 +201,8 @@ func TestRealProviderModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			idp := zenkeytest.NewServer(zenkeytest.Config{ClientID: "real-app", ClientSecret: "real-secret"})
+			idp := zenkeytest.NewServer(zenkeytest.Config{ClientID: "real-app",
+				ClientSecret: "real-secret"})
 			t.Cleanup(idp.Close) // after the app has stopped
 			app := startApp(t, tt.env(idp, writeFile(t, "secret", "real-secret\n", 0o600)))
 			browser := newBrowser(t)
@@ -542,7 +543,8 @@ func TestProfileAnswersJSON503WhenTheStoreFails(t *testing.T) {
 // it when the test ends, after the app it serves.
 func newProvider(t *testing.T) *zenkeytest.Server {
 	t.Helper()
-	idp := zenkeytest.NewServer(zenkeytest.Config{ClientID: "real-app", ClientSecret: "real-secret"})
+	idp := zenkeytest.NewServer(zenkeytest.Config{ClientID: "real-app",
+		ClientSecret: "real-secret"})
 	t.Cleanup(idp.Close)
 	return idp
 }

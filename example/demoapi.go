@@ -46,7 +46,8 @@ func hello(w http.ResponseWriter, r *http.Request) {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeJSON(w, http.StatusUnauthorized, apiAnswer{Message: "no access token", Authorized: false})
+		writeJSON(w, http.StatusUnauthorized, apiAnswer{Message: "no access token",
+			Authorized: false})
 		return
 	}
 	writeJSON(w, http.StatusOK, apiAnswer{Message: "hello from the API", Authorized: true})

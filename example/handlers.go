@@ -127,7 +127,8 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 	info, err := s.UserInfo(r.Context())
 	switch {
 	case sessionEnded(err):
-		http.Redirect(w, r, loginPath+"?return_to="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		http.Redirect(w, r, loginPath+"?return_to="+url.QueryEscape(r.URL.Path),
+			http.StatusSeeOther)
 		return
 	case err != nil:
 		a.log.Warn("example: userinfo failed", "error", err)
@@ -149,7 +150,8 @@ func (a *app) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, jsonError{"sign-in required"})
 	case err != nil:
 		a.log.Warn("example: userinfo failed", "error", err)
-		writeJSON(w, http.StatusBadGateway, jsonError{"the provider's userinfo endpoint did not answer"})
+		writeJSON(w, http.StatusBadGateway,
+			jsonError{"the provider's userinfo endpoint did not answer"})
 	default:
 		writeJSON(w, http.StatusOK, newUserInfo(info))
 	}

@@ -109,7 +109,8 @@ func readPrivateFile(path string) ([]byte, error) {
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("example: %s holds a secret but other users can reach it (mode %04o): "+
-			"run chmod 600 %s, and replace the secret if someone else may have read it", path, perm, path)
+			"run chmod 600 %s, and replace the secret if someone else may have read it", path, perm,
+			path)
 	}
 	return io.ReadAll(io.LimitReader(f, maxSecretFile))
 }

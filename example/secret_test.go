@@ -64,7 +64,8 @@ func TestKeyFileOthersCanReachIsRefused(t *testing.T) {
 		_, _, err = masterSecret(c)
 		require.Error(t, err, "mode %04o", mode)
 		assert.Contains(t, err.Error(), "run chmod 600 "+c.keyFile())
-		assert.NotContains(t, err.Error(), strings.TrimSpace(string(text)), "the error shows no secret")
+		assert.NotContains(t, err.Error(), strings.TrimSpace(string(text)),
+			"the error shows no secret")
 	}
 }
 

@@ -33,7 +33,8 @@ func TestParseStore(t *testing.T) {
 		require.NoError(t, err, tt.in)
 		assert.Equal(t, tt.want, got, tt.in)
 	}
-	bad := []string{"", "Memory", "sqlite:", "sqlite", "redis:localhost", "mysql://db", "postgres:db"}
+	bad := []string{"", "Memory", "sqlite:", "sqlite", "redis:localhost", "mysql://db",
+		"postgres:db"}
 	for _, bad := range bad {
 		_, err := parseStore(bad)
 		assert.ErrorContains(t, err, "ZENKEY_STORE must be", bad)
@@ -43,7 +44,8 @@ func TestParseStore(t *testing.T) {
 func TestStoreDescriptionHidesCredentials(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"redis://:hunter2@cache:6379/2", "redis://cache:6379/2"},
-		{"postgres://app:hunter2@db:5432/app?sslmode=disable&password=hunter2", "postgres://db:5432/app"},
+		{"postgres://app:hunter2@db:5432/app?sslmode=disable&password=hunter2",
+			"postgres://db:5432/app"},
 		{"sqlite:zenkey.db", "sqlite:zenkey.db"},
 	}
 	for _, tt := range tests {

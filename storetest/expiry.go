@@ -25,7 +25,8 @@ func testExpiry(t *testing.T, s zenkey.Store) {
 		live bool
 	}{
 		{name: "IdleDeadlinePasses", edit: func(r *zenkey.Record) { r.IdleDeadline = soon }},
-		{name: "AbsoluteDeadlinePasses", edit: func(r *zenkey.Record) { r.AbsoluteDeadline = soon }},
+		{name: "AbsoluteDeadlinePasses",
+			edit: func(r *zenkey.Record) { r.AbsoluteDeadline = soon }},
 		{
 			name: "IdleDeadlineMoved",
 			edit: func(r *zenkey.Record) { r.IdleDeadline = soon },

@@ -28,27 +28,35 @@ type Metrics struct {
 // same names: create one Metrics per registry.
 func New(reg prometheus.Registerer) *Metrics {
 	counter := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "zenkey", Name: name, Help: help})
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "zenkey", Name: name,
+			Help: help})
 	}
 	vec := func(name, help, label string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "zenkey", Name: name, Help: help},
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "zenkey", Name: name,
+			Help: help},
 			[]string{label})
 	}
 	m := &Metrics{
-		signIns:           counter("sign_ins_total", "Sessions begun by a login."),
-		rejections:        vec("rejections_total", "Requests refused, by reason.", "reason"),
-		refreshes:         counter("refreshes_total", "Token refreshes."),
-		sessionsEnded:     vec("sessions_ended_total", "Sessions a refresh ended, by reason.", "reason"),
-		logouts:           vec("logouts_total", "Logouts, by kind.", "reason"),
-		sessionsDestroyed: vec("sessions_destroyed_total", "Sessions destroyed by logouts, by kind.", "reason"),
-		storeErrors:       vec("store_errors_total", "Store failures the middleware met, by reason.", "reason"),
-		providerErrors:    vec("provider_errors_total", "Provider failures off the request path, by reason.", "reason"),
-		callErrors:        vec("store_call_errors_total", "Store calls that failed, by operation.", "operation"),
+		signIns:    counter("sign_ins_total", "Sessions begun by a login."),
+		rejections: vec("rejections_total", "Requests refused, by reason.", "reason"),
+		refreshes:  counter("refreshes_total", "Token refreshes."),
+		sessionsEnded: vec("sessions_ended_total", "Sessions a refresh ended, by reason.",
+			"reason"),
+		logouts: vec("logouts_total", "Logouts, by kind.", "reason"),
+		sessionsDestroyed: vec("sessions_destroyed_total",
+			"Sessions destroyed by logouts, by kind.", "reason"),
+		storeErrors: vec("store_errors_total",
+			"Store failures the middleware met, by reason.", "reason"),
+		providerErrors: vec("provider_errors_total",
+			"Provider failures off the request path, by reason.", "reason"),
+		callErrors: vec("store_call_errors_total", "Store calls that failed, by operation.",
+			"operation"),
 		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "zenkey",
 			Name:      "store_call_duration_seconds",
 			Help:      "Store call latency, by operation.",
-			Buckets:   []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25,
+				.5, 1, 2.5, 5},
 		}, []string{"operation"}),
 	}
 	if reg == nil {

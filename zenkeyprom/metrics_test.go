@@ -81,10 +81,12 @@ func newApp(t *testing.T, edit func(*zenkey.Options)) *app {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })
-	mux.Handle("/profile", a.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/profile", a.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
 		io.WriteString(w, "profile")
 	})))
-	mux.Handle("/token", a.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/token", a.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
 		if _, err := zenkey.SessionFromContext(r.Context()).AccessToken(r.Context()); err != nil {
 			http.Error(w, "no token", http.StatusUnauthorized)
 		}
@@ -117,7 +119,8 @@ func (a *app) get(b *http.Client, path string) int {
 // post sends a same-origin form and returns the status.
 func (a *app) post(b *http.Client, path string, form url.Values) int {
 	a.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, a.server.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, a.server.URL+path,
+		strings.NewReader(form.Encode()))
 	require.NoError(a.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
@@ -227,7 +230,8 @@ func TestTimesEveryStoreCall(t *testing.T) {
 	s := zenkeyprom.New(prometheus.NewRegistry()).Store(zenkey.NewMemoryStore())
 	_, err = s.Get(t.Context(), strings.Repeat("0", 64))
 	assert.ErrorIs(t, err, zenkey.ErrNotFound)
-	assert.ErrorIs(t, s.Update(t.Context(), &zenkey.Record{Key: strings.Repeat("0", 64)}), zenkey.ErrConflict)
+	assert.ErrorIs(t, s.Update(t.Context(), &zenkey.Record{Key: strings.Repeat("0", 64)}),
+		zenkey.ErrConflict)
 }
 
 func TestMetricsCarryNoUserData(t *testing.T) {
@@ -267,7 +271,8 @@ func TestNewRefusesASecondRegistration(t *testing.T) {
 func TestBackchannelLogoutCountsEachSessionOnce(t *testing.T) {
 	var issuer string
 	a := newApp(t, func(o *zenkey.Options) {
-		issuer = strings.TrimSuffix(o.DiscoveryURL, "/.well-known/openid_configuration") + "/carrier/310999"
+		issuer = strings.TrimSuffix(o.DiscoveryURL,
+			"/.well-known/openid_configuration") + "/carrier/310999"
 		o.Issuer = issuer
 	})
 	require.Equal(t, http.StatusOK, a.get(a.browser, "/profile"))
@@ -293,7 +298,8 @@ func TestLogoutEverywhereCountsEachSessionOnce(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.get(a.browser, "/profile"))
 	require.Equal(t, http.StatusOK, a.get(laptop, "/profile"))
 
-	require.Equal(t, http.StatusOK, a.post(a.browser, "/auth/logout", url.Values{"everywhere": {"1"}}))
+	require.Equal(t, http.StatusOK, a.post(a.browser, "/auth/logout",
+		url.Values{"everywhere": {"1"}}))
 	require.Equal(t, http.StatusUnauthorized, func() int {
 		req, _ := http.NewRequest(http.MethodGet, a.server.URL+"/profile", nil)
 		resp, err := laptop.Do(req)

@@ -95,7 +95,8 @@ func TestClientAssertion(t *testing.T) {
 		last := p.s.LastClientAssertion()
 		assert.Equal(t, claims["jti"], last["jti"])
 		assert.Equal(t, clientID, last["iss"])
-		assert.Equal(t, "client-key-1", p.s.LastClientAssertionKeyID(), "the kid signAssertion sets")
+		assert.Equal(t, "client-key-1", p.s.LastClientAssertionKeyID(),
+			"the kid signAssertion sets")
 	})
 
 	t.Run("x/oauth2 with client_id in the body", func(t *testing.T) {
@@ -230,8 +231,10 @@ func TestClientAssertionRejects(t *testing.T) {
 		{name: "other client_id", why: "client_id", edit: func(_ claims, f url.Values) {
 			f.Set("client_id", "other")
 		}},
-		{name: "SAML assertion", why: "client_assertion_type must", edit: func(_ claims, f url.Values) {
-			f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer")
+		{name: "SAML assertion", why: "client_assertion_type must", edit: func(_ claims,
+			f url.Values) {
+			f.Set("client_assertion_type",
+				"urn:ietf:params:oauth:client-assertion-type:saml2-bearer")
 		}},
 		{name: "no assertion", why: "sent once", edit: func(_ claims, f url.Values) {
 			f.Del("client_assertion")

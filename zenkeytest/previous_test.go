@@ -214,7 +214,10 @@ func TestAddPreviousCarrierPanics(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, tc.want, func() { s.AddPreviousCarrier(tc.mccmnc, tc.subject) })
+			assert.PanicsWithValue(t, tc.want, func() {
+				s.AddPreviousCarrier(tc.mccmnc,
+					tc.subject)
+			})
 		})
 	}
 }

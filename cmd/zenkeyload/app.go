@@ -226,8 +226,9 @@ type browser struct {
 func (b *bench) newBrowser() *browser {
 	jar, _ := cookiejar.New(nil) // no options: cannot fail
 	return &browser{
-		Client: &http.Client{Transport: b.transport, Jar: secureJar{jar}, Timeout: 30 * time.Second},
-		jar:    jar,
+		Client: &http.Client{Transport: b.transport, Jar: secureJar{jar},
+			Timeout: 30 * time.Second},
+		jar: jar,
 	}
 }
 

@@ -100,7 +100,8 @@ func firstErr(a, b error) error {
 func (r *cyclesResult) failures() []string {
 	var f []string
 	if r.cycles.errors > 0 {
-		f = append(f, fmt.Sprintf("%d cycles failed (%s)", r.cycles.errors, topSamples(r.cycles.samples)))
+		f = append(f, fmt.Sprintf("%d cycles failed (%s)", r.cycles.errors,
+			topSamples(r.cycles.samples)))
 	}
 	if r.sessions > 0 {
 		f = append(f, fmt.Sprintf("%d sessions left after logout", r.sessions))

@@ -72,12 +72,15 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs := flag.NewFlagSet("zenkeyload", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	mode := fs.String("mode", "requests", "requests or cycles")
-	store := fs.String("store", "memory", "memory, sqlite:PATH, redis://HOST:PORT[/DB] or postgres://...")
+	store := fs.String("store", "memory",
+		"memory, sqlite:PATH, redis://HOST:PORT[/DB] or postgres://...")
 	n := fs.Int("n", 0, fmt.Sprintf("requests per handler (default 100000, at most %d), "+
 		"or cycles (default 1000, at most %d)", maxRequests, maxCycles))
 	duration := fs.Duration("duration", time.Minute, "longest run, at most "+maxDuration.String())
-	conns := fs.Int("c", 16, fmt.Sprintf("concurrency: connections, or cycles at a time (at most %d)", maxConns))
-	browsers := fs.Int("browsers", 8, fmt.Sprintf("browsers signed in for requests (at most %d)", maxBrowsers))
+	conns := fs.Int("c", 16,
+		fmt.Sprintf("concurrency: connections, or cycles at a time (at most %d)", maxConns))
+	browsers := fs.Int("browsers", 8, fmt.Sprintf("browsers signed in for requests (at most %d)",
+		maxBrowsers))
 	host := fs.String("host", "localhost", "loopback host the app listens on")
 	subject := fs.Bool("subject", false, "the profile handler reads the session's subject "+
 		"(decrypting the session) instead of answering a fixed body")
@@ -124,7 +127,8 @@ func (c *config) check() error {
 	case c.duration <= 0 || c.duration > maxDuration:
 		return fmt.Errorf("zenkeyload: -duration must be positive and at most %v", maxDuration)
 	case !isLoopback(c.host):
-		return fmt.Errorf("zenkeyload: -host %q is not loopback: use localhost, 127.0.0.1 or ::1", c.host)
+		return fmt.Errorf("zenkeyload: -host %q is not loopback: use localhost, 127.0.0.1 or ::1",
+			c.host)
 	}
 	return nil
 }

@@ -53,13 +53,15 @@ func TestCycles(t *testing.T) {
 			if name != "memory" {
 				n = 40 // a persistent store syncs every login and logout
 			}
-			res, out := runArgs(t, "-mode", "cycles", "-n", strconv.Itoa(n), "-c", "4", "-store", store)
+			res, out := runArgs(t, "-mode", "cycles", "-n", strconv.Itoa(n), "-c", "4", "-store",
+				store)
 			c := res.cycles
 			if len(res.failures) > 0 {
 				t.Fatalf("failures: %v\n%s", res.failures, out)
 			}
 			if c.cycles.requests != n || c.cycles.errors != 0 {
-				t.Errorf("%d cycles, %d errors; want %d, 0\n%s", c.cycles.requests, c.cycles.errors, n, out)
+				t.Errorf("%d cycles, %d errors; want %d, 0\n%s", c.cycles.requests, c.cycles.errors,
+					n, out)
 			}
 			if c.sessions+c.logins+c.left.records != 0 {
 				t.Errorf("left %d sessions, %d logins, %d records; want none\n%s",

@@ -118,7 +118,8 @@ func runRequests(ctx context.Context, b *bench, deadline time.Time) (*requestsRe
 }
 
 func addCounters(a, b counters) counters {
-	return counters{a.gets + b.gets, a.creates + b.creates, a.updates + b.updates, a.deletes + b.deletes}
+	return counters{a.gets + b.gets, a.creates + b.creates, a.updates + b.updates,
+		a.deletes + b.deletes}
 }
 
 // requestsFor builds one GET /profile per browser, as raw HTTP/1.1 with
@@ -127,8 +128,9 @@ func requestsFor(base string, cookies []string) [][]byte {
 	u, _ := url.Parse(base)
 	reqs := make([][]byte, len(cookies))
 	for i, c := range cookies {
-		reqs[i] = fmt.Appendf(nil, "GET /profile HTTP/1.1\r\nHost: %s\r\nUser-Agent: zenkeyload\r\n"+
-			"Accept: application/json\r\nCookie: %s\r\n\r\n", u.Host, c)
+		reqs[i] = fmt.Appendf(nil,
+			"GET /profile HTTP/1.1\r\nHost: %s\r\nUser-Agent: zenkeyload\r\n"+
+				"Accept: application/json\r\nCookie: %s\r\n\r\n", u.Host, c)
 	}
 	return reqs
 }

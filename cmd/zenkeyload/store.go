@@ -350,7 +350,8 @@ func (t *trackingStore) counters() counters {
 }
 
 func (c counters) sub(d counters) counters {
-	return counters{c.gets - d.gets, c.creates - d.creates, c.updates - d.updates, c.deletes - d.deletes}
+	return counters{c.gets - d.gets, c.creates - d.creates, c.updates - d.updates,
+		c.deletes - d.deletes}
 }
 
 // live counts the tracked sessions and pending logins that the store still
