@@ -534,22 +534,6 @@ func tryDo(h *harness, b *http.Client, method, path string) (page, error) {
 	return page{resp.StatusCode, resp.Request.URL, string(body), resp.Header}, err
 }
 
-// postForm posts a form to the app from browser b, same-origin.
-func (h *harness) postForm(b *http.Client, path string, form url.Values) page {
-	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.app.URL+path, strings.NewReader(form.Encode()))
-	require.NoError(h.t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "text/html")
-	req.Header.Set("Origin", h.app.URL)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := b.Do(req)
-	require.NoError(h.t, err)
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, resp.Request.URL, string(body), resp.Header}
-}
-
 // TestLogoutEverywhereIsNeverClaimedWhileOtherSessionsLive breaks the store
 // during "log out everywhere": the answer may be 503, but a success must
 // mean that every session of the user is gone, also on a retry.

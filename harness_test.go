@@ -249,3 +249,26 @@ func readForm(req *http.Request) (url.Values, *http.Request, error) {
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	return form, out, nil
 }
+
+// postForm posts a form to the app from browser b, same-origin.
+func (h *harness) postForm(b *http.Client, path string, form url.Values) page {
+	h.t.Helper()
+	return h.postBody(b, path, strings.NewReader(form.Encode()))
+}
+
+// postBody posts body to the app from b as a same-origin form, and reads
+// the answer.
+func (h *harness) postBody(b *http.Client, path string, body io.Reader) page {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.app.URL+path, body)
+	require.NoError(h.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Origin", h.app.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	return page{resp.StatusCode, resp.Request.URL, string(got), resp.Header}
+}

@@ -56,22 +56,6 @@ func (letters) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// postBody posts body to the app from b as a same-origin form, and reads
-// the answer.
-func (h *harness) postBody(b *http.Client, path string, body io.Reader) page {
-	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.app.URL+path, body)
-	require.NoError(h.t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", h.app.URL)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := b.Do(req)
-	require.NoError(h.t, err)
-	defer resp.Body.Close()
-	got, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, resp.Request.URL, string(got), resp.Header}
-}
-
 // TestBackchannelLogoutBodyLimit posts back-channel logouts that carry a
 // valid logout token first and padding after it. Past 32 KiB the request
 // is refused whole (400 or 413) and not read past the limit; within it,

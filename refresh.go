@@ -339,9 +339,13 @@ func (m *Middleware) storeRefreshed(ctx context.Context, rec *Record, d *session
 	}
 }
 
+// sameLease reports whether two lease times are the same lease. Stores
+// keep times to the millisecond.
+func sameLease(a, b time.Time) bool { return a.Sub(b).Abs() < time.Millisecond }
+
 // stillLeased reads a session's record again after a conflicting write
 // during a refresh: the session must still be there and the lease still
-// the one this refresh took. Stores keep times to the millisecond.
+// the one this refresh took.
 func (m *Middleware) stillLeased(ctx context.Context, key string,
 	lease time.Time) (*Record, *sessionData, error) {
 	rec, err := m.store.Get(ctx, key)
@@ -352,7 +356,7 @@ func (m *Middleware) stillLeased(ctx context.Context, key string,
 		return nil, nil, err
 	case !rec.Live(m.now()):
 		return nil, nil, ErrSessionEnded
-	case rec.LeaseUntil.Sub(lease).Abs() >= time.Millisecond:
+	case !sameLease(rec.LeaseUntil, lease):
 		return nil, nil, errLeaseLost
 	}
 	d, err := m.openSession(rec)

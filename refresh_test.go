@@ -40,6 +40,23 @@ func (s *meddlingStore) Update(ctx context.Context, r *zenkey.Record) error {
 	return err
 }
 
+// refreshMeddledWith signs a browser in over a meddlingStore armed with
+// meddle, its access token due to be refreshed: the next /token request
+// refreshes, and meddle runs once the refresh holds the lease.
+func refreshMeddledWith(t *testing.T,
+	meddle func(context.Context, zenkey.Store, zenkey.Record)) (*harness, *meddlingStore) {
+	store := &meddlingStore{Store: zenkey.NewMemoryStore(), meddle: meddle}
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.Store = store
+		longSessions(o)
+	})
+	h.tokenRoute()
+	h.login()
+	h.clock.Advance(29*time.Minute + 30*time.Second)
+	store.armed.Store(true)
+	return h, store
+}
+
 // TestRefreshOutlivesOtherWrites changes the session's record while its
 // refresh holds the lease. The provider has rotated the refresh token by
 // the time the refresh writes its result: a write that conflicts must be
@@ -86,19 +103,10 @@ func TestRefreshOutlivesOtherWrites(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := &meddlingStore{Store: zenkey.NewMemoryStore()}
-			store.meddle = func(ctx context.Context, s zenkey.Store, r zenkey.Record) {
+			h, store := refreshMeddledWith(t, func(ctx context.Context, s zenkey.Store,
+				r zenkey.Record) {
 				require.NoError(t, tt.meddle(ctx, s, r))
-			}
-			h := newHarness(t, func(o *zenkey.Options) {
-				o.Store = store
-				longSessions(o)
 			})
-			h.tokenRoute()
-			h.login()
-			h.clock.Advance(29*time.Minute + 30*time.Second)
-
-			store.armed.Store(true)
 			p := h.do(h.browser, http.MethodGet, "/token", false)
 
 			assert.Equal(t, tt.status, p.status, p.body)
@@ -495,19 +503,9 @@ func TestRefreshSendsTheCorrelationID(t *testing.T) {
 // revoked the old tokens; the refresh's new ones, which no session keeps,
 // are revoked too.
 func TestRefreshRacingALogoutRevokesItsTokens(t *testing.T) {
-	store := &meddlingStore{Store: zenkey.NewMemoryStore()}
-	store.meddle = func(ctx context.Context, s zenkey.Store, r zenkey.Record) {
+	h, _ := refreshMeddledWith(t, func(ctx context.Context, s zenkey.Store, r zenkey.Record) {
 		require.NoError(t, s.Delete(ctx, r.Key))
-	}
-	h := newHarness(t, func(o *zenkey.Options) {
-		o.Store = store
-		longSessions(o)
 	})
-	h.tokenRoute()
-	h.login()
-	h.clock.Advance(29*time.Minute + 30*time.Second)
-
-	store.armed.Store(true)
 	require.Equal(t, http.StatusUnauthorized, h.do(h.browser, http.MethodGet, "/token",
 		false).status)
 	h.zk.WaitRevocations()

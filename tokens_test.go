@@ -207,9 +207,12 @@ func (a *api) count() int {
 
 func TestClientSendsTokensOnlyToAllowedOrigins(t *testing.T) {
 	allowed, other := newAPI(t), newAPI(t)
+	spy := &bearerSpy{}
 	h := newHarness(t, func(o *zenkey.Options) {
 		o.APIOrigins = []string{allowed.URL}
 		o.IDTokenHeader = "X-Id-Token"
+		spy.base = o.HTTPClient.Transport
+		o.HTTPClient = &http.Client{Transport: spy, Timeout: o.HTTPClient.Timeout}
 	})
 	h.mux.Handle("/call", h.zk.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter,
 		r *http.Request) {
@@ -235,9 +238,35 @@ func TestClientSendsTokensOnlyToAllowedOrigins(t *testing.T) {
 	assert.Contains(t, call(other.URL+"/v1/me"), "refused")
 	assert.Contains(t, call(allowed.URL+"/redirect?to="+url.QueryEscape(other.URL+"/steal")),
 		"refused")
-	assert.Contains(t, call(strings.Replace(allowed.URL, "https", "http", 1)), "refused",
-		"the scheme is part of the origin")
+	plain := strings.Replace(allowed.URL, "https", "http", 1)
+	assert.Contains(t, call(plain), "refused")
+	assert.NotContains(t, spy.sentTo(), plain+"/",
+		"the scheme is part of the origin: no token left for plain http")
 	assert.Zero(t, other.count(), "the other origin never heard from us")
+}
+
+// bearerSpy records where requests carrying a Bearer token were sent,
+// before they reach the network.
+type bearerSpy struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	urls []string
+}
+
+func (s *bearerSpy) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(req.Header.Get("Authorization"), "Bearer ") {
+		s.mu.Lock()
+		s.urls = append(s.urls, req.URL.String())
+		s.mu.Unlock()
+	}
+	return s.base.RoundTrip(req)
+}
+
+// sentTo returns every URL a token was sent to, one per line.
+func (s *bearerSpy) sentTo() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.urls, "\n")
 }
 
 func TestAPIProxy(t *testing.T) {

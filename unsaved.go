@@ -47,7 +47,7 @@ func (u *unsavedRefreshes) take(rec *Record) func(*sessionData) {
 		return nil
 	}
 	delete(u.m, rec.Key)
-	if rec.LeaseUntil.Sub(r.lease).Abs() >= time.Millisecond {
+	if !sameLease(rec.LeaseUntil, r.lease) {
 		return nil
 	}
 	return r.change
