@@ -11,40 +11,36 @@ import (
 )
 
 const (
-	// memShards is how many parts a MemoryStore splits its records into,
-	// each with its own lock. At a million sessions a shard holds about
-	// 4,000, so that growing its slice or sweeping it stays brief.
+	// memShards is how many parts a MemoryStore splits its writers and
+	// indexes into, each with its own lock, so that logins and logouts on
+	// different cores seldom wait for each other.
 	memShards = 256
 
 	// memSweepEvery is how often the background sweeper runs.
 	memSweepEvery = 30 * time.Second
-
-	// memSweepBatch is how many records a sweep looks at, at most, while it
-	// holds a shard's lock. Removing one costs a few cache misses, so a
-	// batch holds the lock for a few microseconds: while a million records
-	// were swept on a two-core VM, 99.9% of Gets took under 30 µs (64 per
-	// batch: under 75 µs).
-	memSweepBatch = 16
 )
 
 // MemoryStore is a Store that keeps records in this process's memory. It
 // suits an app that runs as a single instance, and tests: its sessions are
 // not shared with other instances and end when the process does.
 //
-// Records are spread over shards by key, each shard behind its own lock, so
-// a Get takes a shared lock on one shard and copies one record out. Times
-// are kept at millisecond precision. Get and Update treat ended records as
-// gone at once, and a background sweeper removes them from memory every 30
-// seconds, a few dozen at a time per lock. Close stops it.
+// A Get takes no lock: records sit in a concurrent map and are never
+// changed once stored (an Update stores a new one), so a request's read
+// never waits for a writer or for the sweeper. Writes to keys that fall in
+// the same one of 256 shards take turns, as do the indexes by Subject and
+// SID that each shard keeps. Times are kept at millisecond precision. Get
+// and Update treat ended records as gone at once, and a background sweeper
+// removes them from memory every 30 seconds. Close stops it.
 //
 // Its methods ignore their contexts: none of them waits for anything but a
 // shard's lock.
 type MemoryStore struct {
-	seed   maphash.Seed
-	shards [memShards]memShard
-	stop   chan struct{}
-	done   chan struct{}
-	closed sync.Once
+	records sync.Map // key → *memEntry
+	seed    maphash.Seed
+	shards  [memShards]memShard
+	stop    chan struct{}
+	done    chan struct{}
+	closed  sync.Once
 }
 
 // NewMemoryStore returns an empty MemoryStore and starts its sweeper.
@@ -55,7 +51,8 @@ func NewMemoryStore() *MemoryStore {
 		done: make(chan struct{}),
 	}
 	for i := range m.shards {
-		m.shards[i].init()
+		m.shards[i].subjects = keySets{}
+		m.shards[i].sids = keySets{}
 	}
 	go m.sweepEvery(memSweepEvery)
 	return m
@@ -73,9 +70,10 @@ func (m *MemoryStore) Close() error {
 // swept yet included.
 func (m *MemoryStore) Len() int {
 	n := 0
-	for i := range m.shards {
-		n += m.shards[i].len()
-	}
+	m.records.Range(func(_, _ any) bool {
+		n++
+		return true
+	})
 	return n
 }
 
@@ -89,30 +87,23 @@ func (m *MemoryStore) Create(_ context.Context, r *Record) error {
 	s := m.shard(r.Key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, taken := s.pos[e.key]; taken {
+	if _, taken := m.records.Load(e.key); taken {
 		return ErrConflict
 	}
-	s.add(e)
+	m.records.Store(e.key, e)
+	s.index(e)
 	r.Version = 1
 	return nil
 }
 
 // Get returns a copy of the live record with the key, or ErrNotFound.
 func (m *MemoryStore) Get(_ context.Context, key string) (*Record, error) {
-	now := time.Now().UnixMilli()
-	s := m.shard(key)
-
-	// Copy the entry out and build the record after unlocking: its strings
-	// are immutable and shared, not copied.
-	s.mu.RLock()
-	i, ok := s.pos[key]
-	var e memEntry
-	if ok {
-		e = s.entries[i]
+	v, ok := m.records.Load(key)
+	if !ok {
+		return nil, ErrNotFound
 	}
-	s.mu.RUnlock()
-
-	if !ok || !e.live(now) {
+	e := v.(*memEntry)
+	if !e.live(time.Now().UnixMilli()) {
 		return nil, ErrNotFound
 	}
 	return e.record(), nil
@@ -128,16 +119,19 @@ func (m *MemoryStore) Update(_ context.Context, r *Record) error {
 	s := m.shard(r.Key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.pos[r.Key]
+	v, ok := m.records.Load(r.Key)
 	if !ok {
 		return ErrConflict
 	}
-	e := &s.entries[i]
+	e := v.(*memEntry)
 	if e.version != r.Version || !e.live(now) {
 		return ErrConflict
 	}
+	next.key = e.key
+	next.subject = s.subjects.move(e.key, e.subject, next.subject)
+	next.sid = s.sids.move(e.key, e.sid, next.sid)
 	next.version = e.version + 1
-	s.replace(i, next)
+	m.records.Store(e.key, next)
 	r.Version = next.version
 	return nil
 }
@@ -147,9 +141,7 @@ func (m *MemoryStore) Delete(_ context.Context, key string) error {
 	s := m.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.pos[key]; ok {
-		s.remove(i)
-	}
+	m.remove(s, key)
 	return nil
 }
 
@@ -171,22 +163,62 @@ func (m *MemoryStore) deleteIndexed(v string, sets func(*memShard) keySets) int 
 	if v == "" {
 		return 0
 	}
+	now := time.Now().UnixMilli()
 	n := 0
 	for i := range m.shards {
-		n += m.shards[i].deleteIndexed(v, sets)
+		s := &m.shards[i]
+		s.mu.Lock()
+		for keys := sets(s)[v]; len(keys) > 0; keys = sets(s)[v] {
+			if e := m.remove(s, keys[len(keys)-1]); e != nil && e.live(now) {
+				n++
+			}
+		}
+		s.mu.Unlock()
 	}
 	return n
 }
 
+// remove takes the record with the key out of the map and of s's indexes,
+// and returns it, or nil if there was none. The caller holds s's lock.
+func (m *MemoryStore) remove(s *memShard, key string) *memEntry {
+	v, ok := m.records.LoadAndDelete(key)
+	if !ok {
+		return nil
+	}
+	e := v.(*memEntry)
+	s.subjects.remove(e.subject, e.key)
+	s.sids.remove(e.sid, e.key)
+	return e
+}
+
 // Sweep removes the records that have ended and reports how many it
 // removed. The sweeper calls it every 30 seconds; call it to free memory
-// sooner, or after Close.
+// sooner, or after Close. Gets go on meanwhile, unhindered: the sweep
+// takes a shard's lock only to remove one record, as a Delete would.
 func (m *MemoryStore) Sweep() int {
+	now := time.Now().UnixMilli()
 	n := 0
-	for i := range m.shards {
-		n += m.shards[i].sweep()
-	}
+	m.records.Range(func(_, v any) bool {
+		if e := v.(*memEntry); !e.live(now) && m.sweepOne(e) {
+			n++
+		}
+		return true
+	})
 	return n
+}
+
+// sweepOne removes the ended entry e, unless a writer replaced or removed
+// it since the sweep saw it.
+func (m *MemoryStore) sweepOne(e *memEntry) bool {
+	s := m.shard(e.key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !m.records.CompareAndDelete(e.key, e) {
+		return false
+	}
+	s.subjects.remove(e.subject, e.key)
+	s.sids.remove(e.sid, e.key)
+	return true
 }
 
 func (m *MemoryStore) sweepEvery(d time.Duration) {
@@ -207,114 +239,23 @@ func (m *MemoryStore) shard(key string) *memShard {
 	return &m.shards[maphash.String(m.seed, key)%memShards]
 }
 
-// A memShard holds the records whose keys hash to it. Its entries are kept
-// in a dense slice, so that a sweep can walk it in batches between which
-// the lock is released, and pos finds an entry by key.
+// A memShard serialises the writes to the records whose keys hash to it,
+// and indexes those records by Subject and SID.
 type memShard struct {
-	mu       sync.RWMutex
-	pos      map[string]int32
-	entries  []memEntry
+	mu       sync.Mutex
 	subjects keySets
 	sids     keySets
 
-	// A cache line of padding keeps neighboring shards' fields apart, so
-	// that readers locking them on different cores do not contend.
+	// A cache line of padding keeps neighboring shards' locks apart, so
+	// that writers on different cores do not contend.
 	_ [64]byte
 }
 
-func (s *memShard) init() {
-	s.pos = map[string]int32{}
-	s.subjects = keySets{}
-	s.sids = keySets{}
-}
-
-func (s *memShard) len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.entries)
-}
-
-// add files e, whose key must be new, under its key and index values. The
-// caller holds the lock, as for every method below.
-func (s *memShard) add(e memEntry) {
-	s.pos[e.key] = int32(len(s.entries))
-	s.entries = append(s.entries, e)
+// index files e, whose key must be new, under its Subject and SID. The
+// caller holds the lock.
+func (s *memShard) index(e *memEntry) {
 	s.subjects.add(e.subject, e.key)
 	s.sids.add(e.sid, e.key)
-}
-
-// replace puts next in place of the entry at i, keeping the strings it
-// already holds where they are equal and re-filing it where they changed.
-func (s *memShard) replace(i int32, next memEntry) {
-	e := &s.entries[i]
-	next.key = e.key
-	next.subject = s.subjects.move(e.key, e.subject, next.subject)
-	next.sid = s.sids.move(e.key, e.sid, next.sid)
-	*e = next
-}
-
-// remove takes out the entry at i and moves the last entry into its place.
-func (s *memShard) remove(i int32) {
-	e := &s.entries[i]
-	delete(s.pos, e.key)
-	s.subjects.remove(e.subject, e.key)
-	s.sids.remove(e.sid, e.key)
-
-	last := int32(len(s.entries) - 1)
-	if i != last {
-		*e = s.entries[last]
-		s.pos[e.key] = i
-	}
-	s.entries[last] = memEntry{}
-	s.entries = s.entries[:last]
-}
-
-func (s *memShard) deleteIndexed(v string, sets func(*memShard) keySets) int {
-	now := time.Now().UnixMilli()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for keys := sets(s)[v]; len(keys) > 0; keys = sets(s)[v] {
-		i := s.pos[keys[len(keys)-1]]
-		if s.entries[i].live(now) {
-			n++
-		}
-		s.remove(i)
-	}
-	return n
-}
-
-// sweep removes the shard's ended records, one batch per lock.
-func (s *memShard) sweep() int {
-	n := 0
-	for next, done := 0, false; !done; {
-		var removed int
-		removed, next, done = s.sweepBatch(next, time.Now().UnixMilli())
-		n += removed
-	}
-	return n
-}
-
-// sweepBatch looks at up to memSweepBatch entries from the one at from and
-// removes those that ended before now. It returns how many it removed,
-// where to go on, and whether it reached the end. Entries that others move
-// while the lock is released are looked at in the next sweep.
-func (s *memShard) sweepBatch(from int, now int64) (removed, next int, done bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := from
-	for range memSweepBatch {
-		if i >= len(s.entries) {
-			break
-		}
-		if s.entries[i].live(now) {
-			i++
-			continue
-		}
-		s.remove(int32(i)) // the last entry moves to i: look at it next
-		removed++
-	}
-	return removed, i, i >= len(s.entries)
 }
 
 // keySets indexes record keys by the value of one of their fields, Subject
@@ -356,9 +297,9 @@ func (k keySets) move(key, from, to string) string {
 	return to
 }
 
-// A memEntry is a record as a MemoryStore keeps it: times as Unix
-// milliseconds, 40 bytes instead of 120, and the blob as an immutable
-// string that a Get can copy from without holding the lock.
+// A memEntry is a record as a MemoryStore keeps it, times as Unix
+// milliseconds (40 bytes instead of 120). Once stored it is never changed,
+// so a Get can read it while writers work.
 type memEntry struct {
 	key, subject, sid string
 	version           uint64
@@ -370,8 +311,8 @@ type memEntry struct {
 
 // newMemEntry converts r. Its strings are r's: the caller clones those it
 // keeps.
-func newMemEntry(r *Record) memEntry {
-	return memEntry{
+func newMemEntry(r *Record) *memEntry {
+	return &memEntry{
 		key:        r.Key,
 		subject:    r.Subject,
 		sid:        r.SID,
@@ -390,8 +331,9 @@ func (e *memEntry) live(now int64) bool {
 }
 
 // record returns e as a new Record that shares e's blob, which the caller
-// replaces rather than changes (Store.Get's contract). The zero time survives the trip through Unix
-// milliseconds: it comes back as a time for which IsZero reports true.
+// replaces rather than changes (Store.Get's contract). The zero time
+// survives the trip through Unix milliseconds: it comes back as a time for
+// which IsZero reports true.
 func (e *memEntry) record() *Record {
 	return &Record{
 		Key:              e.key,

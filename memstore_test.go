@@ -19,13 +19,13 @@ func TestMemoryStore(t *testing.T) {
 	})
 }
 
-// TestMemoryStoreSweep fills shards past one sweep batch with live and
-// ended records, some sharing index values, and checks that Sweep removes
-// exactly the ended records and their index entries.
+// TestMemoryStoreSweep fills every shard with live and ended records, some
+// sharing index values, and checks that Sweep removes exactly the ended
+// records and their index entries.
 func TestMemoryStoreSweep(t *testing.T) {
 	m := newMemoryStore(t)
 	ctx := t.Context()
-	const n = 30_000 // over 64 records, one batch, in every shard
+	const n = 30_000 // over 100 records in every shard
 	const subject, sid = "shared subject", "shared sid"
 	var live []string
 	for i := range n {
