@@ -275,8 +275,8 @@ func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token,
 func (m *Middleware) beginSession(w http.ResponseWriter, r *http.Request, data *sessionData,
 	returnTo string) {
 	ctx := r.Context()
-	if old := m.readCookie(r); old != nil {
-		if err := m.store.Delete(ctx, storeKey(old)); err != nil {
+	if old := m.sessionKey(r); old != "" {
+		if err := m.store.Delete(ctx, old); err != nil {
 			m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
 			return
 		}

@@ -10,25 +10,26 @@ import (
 // forged or altered cookie is refused before the store is asked. It is
 // __Host- prefixed (Secure, Path=/, no Domain), HttpOnly and SameSite=Lax.
 
-// readCookie returns the session id in r's session cookie, or nil when there
-// is none or it does not verify under any key of the ring.
-func (m *Middleware) readCookie(r *http.Request) []byte {
+// sessionKey returns the store key of the session that r's session cookie
+// names, or "" when there is none or it does not verify under any key of
+// the ring.
+func (m *Middleware) sessionKey(r *http.Request) string {
 	value, ok := cookieValue(r, cookieName)
 	if !ok {
-		return nil
+		return ""
 	}
 	now := m.now()
-	if id := m.verified.get(value, now); id != nil {
-		return id
+	if key := m.verified.get(value, now); key != "" {
+		return key
 	}
-	var id []byte
 	for _, k := range m.keys {
-		if k.cookie.Decode(cookieName, value, &id) == nil && len(id) == 32 {
-			m.verified.put(value, id, now)
-			return id
+		if id, ok := k.session.verify(value); ok {
+			key := storeKey(id[:])
+			m.verified.put(value, key, now)
+			return key
 		}
 	}
-	return nil
+	return ""
 }
 
 // cookieValue returns the value of the first cookie named name in r. It

@@ -10,7 +10,7 @@ import (
 // A browser sends the same session cookie with every request. Checking its
 // HMAC again each time is most of a signed-in request's cost, so the
 // middleware remembers, for a short while, the values that passed the
-// check and the session id in each. A value is looked up by its exact
+// check and the store key of the session each names. A value is looked up by its exact
 // bytes, so only a value this process verified itself is ever trusted; the
 // session it names is still read from the store on every request, so a
 // logout takes effect at once.
@@ -25,29 +25,30 @@ type verifiedCookies struct {
 }
 
 type verifiedCookie struct {
-	id    []byte
+	key   string
 	until time.Time
 }
 
-// get returns the id in a value verified less than verifiedCookieTTL ago.
-func (c *verifiedCookies) get(value string, now time.Time) []byte {
+// get returns the store key for a value verified less than
+// verifiedCookieTTL ago, or "".
+func (c *verifiedCookies) get(value string, now time.Time) string {
 	v, ok := c.m.Load(value)
 	if !ok {
-		return nil
+		return ""
 	}
 	e := v.(*verifiedCookie)
 	if !now.Before(e.until) {
-		return nil
+		return ""
 	}
-	return e.id
+	return e.key
 }
 
-// put remembers that value verified and carries id.
-func (c *verifiedCookies) put(value string, id []byte, now time.Time) {
+// put remembers that value verified and names the session under key.
+func (c *verifiedCookies) put(value, key string, now time.Time) {
 	if c.n.Add(1) > maxVerifiedCookie {
 		c.m.Clear()
 		c.n.Store(1)
 	}
 	// Clone: value points into the request's whole Cookie header.
-	c.m.Store(strings.Clone(value), &verifiedCookie{id: id, until: now.Add(verifiedCookieTTL)})
+	c.m.Store(strings.Clone(value), &verifiedCookie{key: key, until: now.Add(verifiedCookieTTL)})
 }

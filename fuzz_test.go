@@ -312,19 +312,28 @@ func FuzzSessionCookie(f *testing.F) {
 			assert.Contains(t, header, cookieName+"="+value)
 		}
 
-		got := m.readCookie(r)
-		again := m.readCookie(r) // now from the verified-cookie cache
+		got := m.sessionKey(r)
+		again := m.sessionKey(r) // now from the verified-cookie cache
 		assert.Equal(t, got, again, "the cache answers like the check")
-		if got == nil {
+		for _, k := range m.keys {
+			var theirs []byte
+			want := k.cookie.Decode(cookieName, value, &theirs) == nil && len(theirs) == 32
+			id, ok := k.session.verify(value)
+			require.Equal(t, want, ok, "securecookie and the verifier disagree on %q", value)
+			if ok {
+				assert.Equal(t, theirs, id[:])
+			}
+		}
+		if got == "" {
 			return
 		}
 		require.True(t, found)
-		assert.Len(t, got, 32, "a session id is 32 bytes")
 		want, ok := cookieMAC(value, fuzzMaster, fuzzOld)
 		require.True(t, ok, "a session for a value no Encode of ours produced: %q", value)
-		assert.Equal(t, want, got)
+		assert.Len(t, want, 32, "a session id is 32 bytes")
+		assert.Equal(t, storeKey(want), got)
 		if id, ok := issued[value]; ok {
-			assert.Equal(t, id, got)
+			assert.Equal(t, storeKey(id), got)
 		}
 	})
 }

@@ -41,8 +41,11 @@ const (
 type derivedKeys struct {
 	id     [4]byte // names the master secret inside every ciphertext
 	cookie *securecookie.SecureCookie
-	aead   cipher.AEAD
-	index  []byte
+	// session checks the session cookie on the request path: the same
+	// format and key as cookie, read without allocating.
+	session *sessionVerifier
+	aead    cipher.AEAD
+	index   []byte
 }
 
 // A keyring holds the derived keys of the current master secret first and
@@ -81,10 +84,12 @@ func deriveKeys(secret []byte, maxAge int) (*derivedKeys, error) {
 	copy(k.id[:], derive(labelKeyID, 4))
 	// The cookie holds only a random id: authenticating it is what
 	// matters, so it is signed and not encrypted.
-	k.cookie = securecookie.New(derive(labelCookie, 64), nil).
+	cookieKey := derive(labelCookie, 64)
+	k.cookie = securecookie.New(cookieKey, nil).
 		SetSerializer(securecookie.NopEncoder{}).
 		MaxAge(maxAge).
-		MaxLength(512)
+		MaxLength(maxCookieLen)
+	k.session = newSessionVerifier(cookieName, cookieKey, maxAge)
 	return k, nil
 }
 

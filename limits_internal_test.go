@@ -75,7 +75,7 @@ func TestProviderCacheIsBounded(t *testing.T) {
 func TestVerifiedCookieCacheIsBounded(t *testing.T) {
 	var c verifiedCookies
 	now := time.Unix(1_700_000_000, 0)
-	id := []byte("0123456789abcdef0123456789abcdef")
+	key := storeKey([]byte("0123456789abcdef0123456789abcdef"))
 	held := func() int {
 		n := 0
 		c.m.Range(func(any, any) bool { n++; return true })
@@ -83,17 +83,17 @@ func TestVerifiedCookieCacheIsBounded(t *testing.T) {
 	}
 
 	for i := range maxVerifiedCookie {
-		c.put("value-"+strconv.Itoa(i), id, now)
+		c.put("value-"+strconv.Itoa(i), key, now)
 	}
 	require.Equal(t, maxVerifiedCookie, held(), "the cache keeps up to its bound")
-	require.Equal(t, id, c.get("value-0", now), "nothing is dropped before the bound")
+	require.Equal(t, key, c.get("value-0", now), "nothing is dropped before the bound")
 
 	for i := maxVerifiedCookie; i < maxVerifiedCookie+100; i++ {
-		c.put("value-"+strconv.Itoa(i), id, now)
+		c.put("value-"+strconv.Itoa(i), key, now)
 	}
 	assert.LessOrEqual(t, held(), maxVerifiedCookie, "the cache grew past its bound")
-	assert.Nil(t, c.get("value-0", now), "past its bound, the cache started over")
+	assert.Empty(t, c.get("value-0", now), "past its bound, the cache started over")
 	last := "value-" + strconv.Itoa(maxVerifiedCookie+99)
-	assert.Equal(t, id, c.get(last, now), "the values put since are remembered")
-	assert.Nil(t, c.get(last, now.Add(verifiedCookieTTL)), "for verifiedCookieTTL only")
+	assert.Equal(t, key, c.get(last, now), "the values put since are remembered")
+	assert.Empty(t, c.get(last, now.Add(verifiedCookieTTL)), "for verifiedCookieTTL only")
 }

@@ -58,14 +58,13 @@ func (m *Middleware) Logout(ctx context.Context, r *http.Request) error {
 // user's) and returns the destroyed session's data when it could be read.
 func (m *Middleware) logout(ctx context.Context, r *http.Request,
 	everywhere bool) (*sessionData, error) {
-	id := m.readCookie(r)
-	if id == nil && everywhere {
+	key := m.sessionKey(r)
+	if key == "" && everywhere {
 		return nil, errEverywhereUnknown
 	}
-	if id == nil {
+	if key == "" {
 		return nil, nil
 	}
-	key := storeKey(id)
 	d, err := m.peek(ctx, key)
 	if everywhere {
 		return d, m.logoutEverywhere(ctx, key, d, err)

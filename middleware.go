@@ -174,11 +174,11 @@ func (m *Middleware) withSession(r *http.Request) *http.Request {
 // l. A missing, forged or stale cookie is simply no session; only a store
 // failure is an error.
 func (m *Middleware) load(r *http.Request, l *loaded) error {
-	id := m.readCookie(r)
-	if id == nil {
+	key := m.sessionKey(r)
+	if key == "" {
 		return nil
 	}
-	rec, err := m.store.Get(r.Context(), storeKey(id))
+	rec, err := m.store.Get(r.Context(), key)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}

@@ -183,16 +183,21 @@ func (s *Session) Expires() time.Time { return s.record().Expires() }
 // newSessionID returns a fresh session id (256 random bits) and the store
 // key derived from it.
 func newSessionID() (id []byte, key string) {
-	id = make([]byte, 32)
+	id = make([]byte, sessionIDLen)
 	rand.Read(id)
 	return id, storeKey(id)
 }
+
+// sessionIDLen is the length of a session id: 256 random bits.
+const sessionIDLen = 32
 
 // storeKey hashes a session id: a store and its backups never hold an id
 // that could be replayed as a cookie.
 func storeKey(id []byte) string {
 	sum := sha256.Sum256(id)
-	return hex.EncodeToString(sum[:])
+	var key [2 * sha256.Size]byte
+	hex.Encode(key[:], sum[:])
+	return string(key[:])
 }
 
 type ctxKey struct{}
