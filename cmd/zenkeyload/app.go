@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -31,17 +28,18 @@ const (
 
 var scopes = []string{"openid", "offline_access", "name", "email", "phone", "postal_code"}
 
-// A bench is everything a run drives: the provider, the store, the app
-// behind the middleware, the bare handler, and the browsers' transport.
+// A bench is everything an in-process run drives: the provider, the store,
+// the app behind the middleware, the bare handler, and the client that
+// plays the browsers.
 type bench struct {
-	cfg       config
-	idp       *zenkeytest.Server
-	st        *openedStore
-	store     *trackingStore
-	zk        *zenkey.Middleware
-	app       *loopbackServer
-	bare      *loopbackServer
-	transport *http.Transport
+	*client
+	cfg   config
+	idp   *zenkeytest.Server
+	st    *openedStore
+	store *trackingStore
+	zk    *zenkey.Middleware
+	app   *loopbackServer
+	bare  *loopbackServer
 
 	finishOnce sync.Once
 	left       storeCount
@@ -64,18 +62,13 @@ func start(cfg config, st *openedStore) (*bench, error) {
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: cfg.conns + 4},
 	}
-	b.transport = &http.Transport{
-		Proxy:               nil,
-		DialContext:         loopbackDialer(cfg.host),
-		MaxIdleConnsPerHost: cfg.conns + 4,
-		IdleConnTimeout:     30 * time.Second,
-	}
 
 	var err error
 	if b.app, err = listen(cfg.host); err != nil {
 		b.close()
 		return nil, err
 	}
+	b.client = newClient(b.app.url, b.app.addr, listenIP(cfg.host), cfg.conns)
 	b.zk, err = zenkey.New(zenkey.Options{
 		ClientID:       clientID,
 		ClientSecret:   secret,
@@ -133,7 +126,9 @@ func (b *bench) close() {
 	} else {
 		b.st.finish(context.Background())
 	}
-	b.transport.CloseIdleConnections()
+	if b.client != nil {
+		b.client.close()
+	}
 	b.idp.Close()
 }
 
@@ -195,148 +190,4 @@ func (s *loopbackServer) close() {
 	defer cancel()
 	s.srv.Shutdown(ctx)
 	<-s.done
-}
-
-// loopbackDialer dials localhost at the address the servers listen on,
-// rather than trying ::1 and 127.0.0.1 in turn.
-func loopbackDialer(host string) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		h, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		if !isLoopback(h) {
-			return nil, fmt.Errorf("zenkeyload: refusing to connect to %s: not loopback", addr)
-		}
-		if strings.EqualFold(h, "localhost") {
-			addr = net.JoinHostPort(listenIP(host), port)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-}
-
-// A browser is an HTTP client with its own cookie jar, following redirects
-// like a browser.
-type browser struct {
-	*http.Client
-	jar *cookiejar.Jar
-}
-
-func (b *bench) newBrowser() *browser {
-	jar, _ := cookiejar.New(nil) // no options: cannot fail
-	return &browser{
-		Client: &http.Client{Transport: b.transport, Jar: secureJar{jar},
-			Timeout: 30 * time.Second},
-		jar: jar,
-	}
-}
-
-// secureJar treats every loopback origin as secure, as browsers do, so
-// that the middleware's Secure __Host- cookies work over plain HTTP on
-// 127.0.0.1 too (Go's jar makes that exception for localhost alone).
-type secureJar struct{ jar *cookiejar.Jar }
-
-func (j secureJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
-	j.jar.SetCookies(httpsURL(u), cookies)
-}
-
-func (j secureJar) Cookies(u *url.URL) []*http.Cookie { return j.jar.Cookies(httpsURL(u)) }
-
-func httpsURL(u *url.URL) *url.URL {
-	c := *u
-	if c.Scheme == "http" && isLoopback(c.Hostname()) {
-		c.Scheme = "https"
-	}
-	return &c
-}
-
-// cookieHeader is the Cookie header the browser sends to the app.
-func (b *bench) cookieHeader(br *browser) string {
-	u, _ := url.Parse(b.app.url)
-	var pairs []string
-	for _, c := range br.jar.Cookies(httpsURL(u)) {
-		pairs = append(pairs, c.Name+"="+c.Value)
-	}
-	return strings.Join(pairs, "; ")
-}
-
-// errStatus is an unexpected answer on a step of a cycle.
-type errStatus struct {
-	step   string
-	status int
-	path   string
-}
-
-func (e *errStatus) Error() string {
-	return fmt.Sprintf("%s: status %d at %s", e.step, e.status, e.path)
-}
-
-// get sends a GET as a navigation (accepting HTML) or an API call
-// (accepting JSON), follows the redirects, and returns the last answer's
-// status, path and body.
-func (br *browser) get(ctx context.Context, target string, nav bool) (int, string, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return 0, "", "", err
-	}
-	req.Header.Set("Accept", map[bool]string{true: "text/html", false: "application/json"}[nav])
-	return br.do(req)
-}
-
-func (br *browser) do(req *http.Request) (int, string, string, error) {
-	resp, err := br.Do(req)
-	if err != nil {
-		return 0, "", "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, resp.Request.URL.Path, string(body), err
-}
-
-// login signs the browser in: the login path, carrier discovery, the
-// provider's approval, the callback, and back to the profile.
-func (b *bench) login(ctx context.Context, br *browser) error {
-	status, path, _, err := br.get(ctx, b.app.url+"/auth/login?return_to=/profile", true)
-	if err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	if status != http.StatusOK || path != "/profile" {
-		return &errStatus{"login", status, path}
-	}
-	return nil
-}
-
-// logout signs the browser out with a same-origin form post, and follows
-// the redirect home.
-func (b *bench) logout(ctx context.Context, br *browser) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.app.url+"/auth/logout",
-		strings.NewReader(""))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.app.url)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	status, path, _, err := br.do(req)
-	if err != nil {
-		return fmt.Errorf("logout: %w", err)
-	}
-	if status != http.StatusOK || path != "/" {
-		return &errStatus{"logout", status, path}
-	}
-	return nil
-}
-
-// profile asks for the profile as an API call would: 200 signed in, 401
-// signed out.
-func (b *bench) profile(ctx context.Context, br *browser) (int, error) {
-	status, path, body, err := br.get(ctx, b.app.url+"/profile", false)
-	if err != nil {
-		return 0, fmt.Errorf("profile: %w", err)
-	}
-	if status == http.StatusOK && !strings.Contains(body, `"sub":"`) {
-		return status, errors.New("profile: no subject in " + path)
-	}
-	return status, nil
 }

@@ -22,39 +22,10 @@ type cyclesResult struct {
 // runCycles runs the login and logout cycles, then finishes the store and
 // counts what is left in it.
 func runCycles(ctx context.Context, b *bench, deadline time.Time) (*cyclesResult, error) {
-	cfg := b.cfg
 	res := &cyclesResult{}
 	b.store.tracking.Store(true)
-
-	var left atomic.Int64
-	left.Store(int64(cfg.n))
-	phases := make([]phase, cfg.conns)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := range cfg.conns {
-		wg.Go(func() {
-			p := &phases[i]
-			for left.Add(-1) >= 0 && ctx.Err() == nil && time.Now().Before(deadline) {
-				p.requests++
-				began := time.Now()
-				err := b.cycle(ctx)
-				p.latencies = append(p.latencies, time.Since(began))
-				if err != nil {
-					p.errors++
-					if p.samples == nil {
-						p.samples = map[string]int{}
-					}
-					p.samples[err.Error()]++
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, p := range phases {
-		res.cycles.add(p)
-	}
-	res.cycles.elapsed = time.Since(start)
-	res.stopped = res.cycles.requests < cfg.n
+	res.cycles = driveCycles(ctx, b.client, b.cfg, deadline)
+	res.stopped = res.cycles.requests < b.cfg.n
 
 	// Logouts revoke in the background: wait, then look.
 	b.zk.WaitRevocations()
@@ -70,20 +41,51 @@ func runCycles(ctx context.Context, b *bench, deadline time.Time) (*cyclesResult
 	return res, nil
 }
 
+// driveCycles runs cfg.n cycles against the app c drives, cfg.conns at a
+// time, and stops early at deadline.
+func driveCycles(ctx context.Context, c *client, cfg config, deadline time.Time) phase {
+	var left atomic.Int64
+	left.Store(int64(cfg.n))
+	phases := make([]phase, cfg.conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range cfg.conns {
+		wg.Go(func() {
+			p := &phases[i]
+			for left.Add(-1) >= 0 && ctx.Err() == nil && time.Now().Before(deadline) {
+				p.requests++
+				began := time.Now()
+				err := c.cycle(ctx)
+				p.latencies = append(p.latencies, time.Since(began))
+				if err != nil {
+					p.fail(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var all phase
+	for _, p := range phases {
+		all.add(p)
+	}
+	all.elapsed = time.Since(start)
+	return all
+}
+
 // cycle signs a new browser in, makes a signed-in request, signs it out
 // and checks it is signed out.
-func (b *bench) cycle(ctx context.Context) error {
-	br := b.newBrowser()
-	if err := b.login(ctx, br); err != nil {
+func (c *client) cycle(ctx context.Context) error {
+	br := c.newBrowser()
+	if err := c.login(ctx, br); err != nil {
 		return err
 	}
-	if status, err := b.profile(ctx, br); err != nil || status != http.StatusOK {
+	if status, err := c.profile(ctx, br); err != nil || status != http.StatusOK {
 		return firstErr(err, &errStatus{"signed-in request", status, "/profile"})
 	}
-	if err := b.logout(ctx, br); err != nil {
+	if err := c.logout(ctx, br); err != nil {
 		return err
 	}
-	if status, err := b.profile(ctx, br); err != nil || status != http.StatusUnauthorized {
+	if status, err := c.profile(ctx, br); err != nil || status != http.StatusUnauthorized {
 		return firstErr(err, &errStatus{"request after logout", status, "/profile"})
 	}
 	return nil

@@ -27,6 +27,7 @@ const (
 // config is a run's parsed flags.
 type config struct {
 	mode     string // "requests" or "cycles"
+	app      string // the origin of a running app to drive, or "" to start one
 	store    storeSpec
 	n        int
 	duration time.Duration
@@ -72,8 +73,11 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs := flag.NewFlagSet("zenkeyload", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	mode := fs.String("mode", "requests", "requests or cycles")
+	app := fs.String("app", "", "drive the running example app at this loopback URL, "+
+		"such as http://localhost:8080,\ninstead of one started in this process")
 	store := fs.String("store", "memory",
-		"memory, sqlite:PATH, redis://HOST:PORT[/DB] or postgres://...")
+		"memory, sqlite:PATH, redis://HOST:PORT[/DB] or postgres://...;\n"+
+			"with -app, the app's own store (its ZENKEY_STORE), to count what the run left")
 	n := fs.Int("n", 0, fmt.Sprintf("requests per handler (default 100000, at most %d), "+
 		"or cycles (default 1000, at most %d)", maxRequests, maxCycles))
 	duration := fs.Duration("duration", time.Minute, "longest run, at most "+maxDuration.String())
@@ -98,7 +102,28 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	if cfg.store, err = parseStore(*store); err != nil {
 		return config{}, err
 	}
+	if *app != "" {
+		if cfg.app, err = parseApp(*app); err != nil {
+			return config{}, err
+		}
+		if err := inProcessOnly(fs); err != nil {
+			return config{}, err
+		}
+	}
 	return cfg, cfg.check()
+}
+
+// inProcessOnly refuses, with -app, the flags that shape the app started
+// in this process, which a running app ignores.
+func inProcessOnly(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "host" || f.Name == "subject" {
+			err = fmt.Errorf("zenkeyload: -%s shapes the app started in this process: "+
+				"it does not go with -app", f.Name)
+		}
+	})
+	return err
 }
 
 // check applies the defaults and the limits.
@@ -156,6 +181,7 @@ func listenIP(host string) string {
 type result struct {
 	requests *requestsResult
 	cycles   *cyclesResult
+	app      *appResult // with -app, in either mode
 	failures []string
 }
 
@@ -163,6 +189,9 @@ type result struct {
 // means the run could not be made; failures in the result, that it ran and
 // found something wrong.
 func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
+	if cfg.app != "" {
+		return runApp(ctx, cfg, out)
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration+time.Minute) // setup and teardown included
 	defer cancel()
 	deadline := time.Now().Add(cfg.duration)

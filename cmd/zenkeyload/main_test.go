@@ -112,6 +112,18 @@ func TestFlagsRefuse(t *testing.T) {
 		{"-c", "257"},
 		{"-duration", "11m"},
 		{"-mode", "soak"},
+		{"-app", "http://example.com:8080"},
+		{"-app", "http://10.0.0.1:8080"},
+		{"-app", "http://0.0.0.0:8080"},
+		{"-app", "http://[::]:8080"},
+		{"-app", "http://localhost.example.com:8080"},
+		{"-app", "https://localhost:8443"},
+		{"-app", "localhost:8080"},
+		{"-app", "http://localhost:8080/profile"},
+		{"-app", "http://user@localhost:8080"},
+		{"-app", "http://localhost:8080", "-subject"},
+		{"-app", "http://localhost:8080", "-host", "127.0.0.1"},
+		{"-app", "http://localhost:8080", "-store", "redis://10.1.2.3:6379"},
 	} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q) accepted it", args)
@@ -123,6 +135,9 @@ func TestFlagsRefuse(t *testing.T) {
 		{"-store", "redis://localhost:6379/2"},
 		{"-store", "postgres://postgres@[::1]:5432/test"},
 		{"-store", "sqlite:zenkey.db"},
+		{"-app", "http://localhost:8080"},
+		{"-app", "http://127.0.0.1:8080/", "-mode", "cycles", "-store", "sqlite:s.db"},
+		{"-app", "http://[::1]:8080"},
 	} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err != nil {
 			t.Errorf("parseFlags(%q): %v", args, err)

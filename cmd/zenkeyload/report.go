@@ -19,19 +19,10 @@ func (r *requestsResult) report(out io.Writer, cfg config) {
 	}
 	fmt.Fprintf(out, "zenkeyload requests: store %v, %d connections, %d browsers signed in, "+
 		"%d rounds, handler %s\n\n", cfg.store, cfg.conns, r.browsers, r.rounds, handler)
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "handler\trequests\terrors\treq/s\tp50\tp99\t")
-	for _, row := range []struct {
-		name string
-		p    *phase
-	}{{"bare", &r.bare}, {"middleware", &r.mw}} {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t\n", row.name, row.p.requests, row.p.errors,
-			row.p.throughput(), ms(row.p.percentile(0.5)), ms(row.p.percentile(0.99)))
-	}
-	w.Flush()
+	requestsTable(out, namedPhase{"bare", &r.bare}, namedPhase{"middleware", &r.mw})
 
 	fmt.Fprintln(out)
-	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	ratio := 0.0
 	if t := r.bare.throughput(); t > 0 {
 		ratio = r.mw.throughput() / t
@@ -54,14 +45,10 @@ func (r *requestsResult) report(out io.Writer, cfg config) {
 func (r *cyclesResult) report(out io.Writer, cfg config) {
 	fmt.Fprintf(out, "zenkeyload cycles: store %v, %d browsers at a time; "+
 		"a cycle is login, request, logout, request\n\n", cfg.store, cfg.conns)
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "cycles\terrors\tcycles/s\tp50\tp99\t")
-	fmt.Fprintf(w, "%d\t%d\t%.1f\t%s\t%s\t\n", r.cycles.requests, r.cycles.errors,
-		r.cycles.throughput(), ms(r.cycles.percentile(0.5)), ms(r.cycles.percentile(0.99)))
-	w.Flush()
+	cyclesTable(out, &r.cycles)
 
 	fmt.Fprintln(out, "\nleft in the store after the cycles")
-	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "  sessions\t%d\t\n", r.sessions)
 	fmt.Fprintf(w, "  pending logins\t%d\t\n", r.logins)
 	fmt.Fprintf(w, "  records of any kind\t%d\t(counted in the store itself)\n", r.left.records)
@@ -74,6 +61,76 @@ func (r *cyclesResult) report(out io.Writer, cfg config) {
 	if r.stopped {
 		fmt.Fprintln(out, "\n-duration ended the run before -n cycles")
 	}
+}
+
+// A namedPhase is a row of the requests table.
+type namedPhase struct {
+	name string
+	p    *phase
+}
+
+// requestsTable writes the requests sent to each handler: how many, the
+// errors, the throughput and the latencies.
+func requestsTable(out io.Writer, rows ...namedPhase) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "handler\trequests\terrors\treq/s\tp50\tp99\t")
+	for _, row := range rows {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t\n", row.name, row.p.requests, row.p.errors,
+			row.p.throughput(), ms(row.p.percentile(0.5)), ms(row.p.percentile(0.99)))
+	}
+	w.Flush()
+}
+
+// cyclesTable writes the cycles run: how many, the errors, the throughput
+// and the latencies of a whole cycle.
+func cyclesTable(out io.Writer, p *phase) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "cycles\terrors\tcycles/s\tp50\tp99\t")
+	fmt.Fprintf(w, "%d\t%d\t%.1f\t%s\t%s\t\n", p.requests, p.errors, p.throughput(),
+		ms(p.percentile(0.5)), ms(p.percentile(0.99)))
+	w.Flush()
+}
+
+// report writes the report of a run against a running app: the load's
+// table, then what the run left in the app's store.
+func (r *appResult) report(out io.Writer, cfg config) {
+	switch cfg.mode {
+	case "requests":
+		fmt.Fprintf(out, "zenkeyload requests: the app at %s, %d connections, "+
+			"%d browsers signed in\nthrough its pages\n\n", cfg.app, cfg.conns, r.browsers)
+		requestsTable(out, namedPhase{"app", &r.load})
+		fmt.Fprintln(out, "\nno bare handler to compare with: the app runs in its own process, "+
+			"so no\nmiddleware/bare ratio, and its store calls are not counted")
+		if r.signOutFailed > 0 {
+			fmt.Fprintf(out, "%d browsers could not be signed out\n", r.signOutFailed)
+		}
+	case "cycles":
+		fmt.Fprintf(out, "zenkeyload cycles: the app at %s, %d browsers at a time; a cycle is "+
+			"login\n(carrier picker, PIN), request, logout, request\n\n", cfg.app, cfg.conns)
+		cyclesTable(out, &r.load)
+	}
+	r.reportStore(out, cfg)
+	if r.stopped {
+		fmt.Fprintf(out, "\n-duration ended the run before -n %s\n", cfg.mode)
+	}
+}
+
+// reportStore writes what the run left in the app's store, or why that
+// cannot be known.
+func (r *appResult) reportStore(out io.Writer, cfg config) {
+	c := r.census
+	if c == nil {
+		fmt.Fprintln(out, "\nthe app's store cannot be counted from outside its process: "+
+			"with no -store,\nor memory, nothing is checked; name the app's ZENKEY_STORE "+
+			"with -store")
+		return
+	}
+	fmt.Fprintln(out, "\nleft in the store by the run (records that were not there before it)")
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "  sessions\t%d\n", c.sessions)
+	fmt.Fprintf(w, "  pending logins\t%d\n", c.logins)
+	w.Flush()
+	fmt.Fprintf(out, "store %v: %d records, %d before the run\n", cfg.store, c.after, c.before)
 }
 
 // ms formats d in milliseconds.

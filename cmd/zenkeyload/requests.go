@@ -46,6 +46,15 @@ func (p *phase) add(q phase) {
 	}
 }
 
+// fail counts a failed request and its error's message.
+func (p *phase) fail(err error) {
+	p.errors++
+	if p.samples == nil {
+		p.samples = map[string]int{}
+	}
+	p.samples[err.Error()]++
+}
+
 // throughput is the successful requests per second.
 func (p *phase) throughput() float64 {
 	if p.elapsed <= 0 {
@@ -71,21 +80,16 @@ func (p *phase) percentile(q float64) time.Duration {
 func runRequests(ctx context.Context, b *bench, deadline time.Time) (*requestsResult, error) {
 	cfg := b.cfg
 	res := &requestsResult{browsers: cfg.browsers}
-	cookies := make([]string, cfg.browsers)
-	for i := range cookies {
-		br := b.newBrowser()
-		if err := b.login(ctx, br); err != nil {
-			return nil, fmt.Errorf("zenkeyload: signing browser %d in: %w", i+1, err)
-		}
-		cookies[i] = b.cookieHeader(br)
+	_, cookies, err := signIn(ctx, b.client, cfg.browsers)
+	if err != nil {
+		return nil, err
 	}
 	app := loadTarget{b.app.addr, requestsFor(b.app.url, cookies)}
 	bare := loadTarget{b.bare.addr, requestsFor(b.bare.url, cookies)}
 
 	// Warm up both (connections, caches, the collector's pacing), unmeasured.
-	warm := min(cfg.n/10, 2_000)
-	bare.drive(ctx, cfg.conns, warm, deadline)
-	app.drive(ctx, cfg.conns, warm, deadline)
+	bare.drive(ctx, cfg.conns, warmUp(cfg.n), deadline)
+	app.drive(ctx, cfg.conns, warmUp(cfg.n), deadline)
 
 	// Rounds of a few hundred requests per connection, alternating which
 	// handler goes first.
@@ -116,6 +120,28 @@ func runRequests(ctx context.Context, b *bench, deadline time.Time) (*requestsRe
 	}
 	return res, nil
 }
+
+// signIn signs n browsers in, and returns them with the Cookie header
+// each sends to the app. On an error, it returns the browsers it tried to
+// sign in, the last one perhaps halfway, which the caller may sign out.
+func signIn(ctx context.Context, c *client, n int) ([]*browser, []string, error) {
+	var browsers []*browser
+	var cookies []string
+	for i := range n {
+		br := c.newBrowser()
+		if err := c.login(ctx, br); err != nil {
+			return append(browsers, br), nil, fmt.Errorf("zenkeyload: signing browser %d in: %w",
+				i+1, err)
+		}
+		browsers = append(browsers, br)
+		cookies = append(cookies, c.cookieHeader(br))
+	}
+	return browsers, cookies, nil
+}
+
+// warmUp is how many unmeasured requests open the connections and warm
+// the caches before n measured ones.
+func warmUp(n int) int { return min(n/10, 2_000) }
 
 func addCounters(a, b counters) counters {
 	return counters{a.gets + b.gets, a.creates + b.creates, a.updates + b.updates,
@@ -169,13 +195,6 @@ func (t loadTarget) drive(ctx context.Context, conns, n int, deadline time.Time)
 func (t loadTarget) connection(ctx context.Context, req []byte, left *atomic.Int64,
 	deadline time.Time, expect int) phase {
 	p := phase{latencies: make([]time.Duration, 0, expect)}
-	fail := func(err error) {
-		p.errors++
-		if p.samples == nil {
-			p.samples = map[string]int{}
-		}
-		p.samples[err.Error()]++
-	}
 	var d net.Dialer
 	var conn net.Conn
 	var rd *bufio.Reader
@@ -189,7 +208,7 @@ func (t loadTarget) connection(ctx context.Context, req []byte, left *atomic.Int
 		if conn == nil {
 			var err error
 			if conn, err = d.DialContext(ctx, "tcp", t.addr); err != nil {
-				fail(err)
+				p.fail(err)
 				continue
 			}
 			rd = bufio.NewReader(conn)
@@ -201,7 +220,7 @@ func (t loadTarget) connection(ctx context.Context, req []byte, left *atomic.Int
 			err = fmt.Errorf("status %d", status)
 		}
 		if err != nil {
-			fail(err)
+			p.fail(err)
 		}
 		if !keep {
 			conn.Close()

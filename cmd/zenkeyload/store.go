@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,8 +174,7 @@ func openSQLite(ctx context.Context, path string, empty bool) (*openedStore, err
 
 // countSQLite counts the rows of the store's table in the file at path.
 func countSQLite(ctx context.Context, path string) (int, error) {
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro&_pragma=busy_timeout(5000)"}
-	db, err := sql.Open("sqlite", u.String())
+	db, err := readSQLite(path)
 	if err != nil {
 		return 0, err
 	}
@@ -186,19 +186,26 @@ func countSQLite(ctx context.Context, path string) (int, error) {
 	return n, nil
 }
 
+// readSQLite opens the database file at path read-only, through
+// connections of the tool's own: it neither creates the file nor writes to
+// it. In WAL mode, as the store runs it, such a reader may share the file
+// with a process that is writing it.
+func readSQLite(path string) (*sql.DB, error) {
+	// A relative path would read as the URL's host: file://dir/file.db.
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro&_pragma=busy_timeout(5000)"}
+	return sql.Open("sqlite", u.String())
+}
+
 // openRedis opens a store under a prefix of the run's own, so that it
 // starts empty and can be deleted afterwards without touching other data.
 func openRedis(ctx context.Context, rawURL string) (*openedStore, error) {
-	opts, err := redis.ParseURL(rawURL)
+	client, err := dialRedis(ctx, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("zenkeyload: -store: %w", err)
-	}
-	client := redis.NewClient(opts)
-	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
-	defer cancel()
-	if err := client.Ping(pingCtx).Err(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("zenkeyload: Redis at %s does not answer: %w", opts.Addr, err)
+		return nil, err
 	}
 	prefix := "zenkeyload-" + randomHex(6)
 	s, err := redisstore.New(client, redisstore.Options{Prefix: prefix})
@@ -214,6 +221,23 @@ func openRedis(ctx context.Context, rawURL string) (*openedStore, error) {
 		}
 		return c, err
 	}}, nil
+}
+
+// dialRedis connects to the Redis server at the URL, and checks that it
+// answers.
+func dialRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("zenkeyload: -store: %w", err)
+	}
+	client := redis.NewClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("zenkeyload: Redis at %s does not answer: %w", opts.Addr, err)
+	}
+	return client, nil
 }
 
 // countRedis counts the records under prefix, and the index sorted sets
@@ -265,15 +289,9 @@ func scanKeys(ctx context.Context, client *redis.Client, match string) ([]string
 // openPostgres opens a store in a table of the run's own, dropped
 // afterwards.
 func openPostgres(ctx context.Context, rawURL string) (*openedStore, error) {
-	pool, err := pgxpool.New(ctx, rawURL)
+	pool, err := dialPostgres(ctx, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("zenkeyload: -store: %w", err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
-	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("zenkeyload: PostgreSQL does not answer: %w", err)
+		return nil, err
 	}
 	table := "zenkeyload_" + randomHex(6)
 	s, err := pgstore.New(ctx, pool, pgstore.Options{Table: table})
@@ -291,6 +309,22 @@ func openPostgres(ctx context.Context, rawURL string) (*openedStore, error) {
 		}
 		return storeCount{records: n}, err
 	}}, nil
+}
+
+// dialPostgres connects to the PostgreSQL server at the URL, and checks
+// that it answers.
+func dialPostgres(ctx context.Context, rawURL string) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("zenkeyload: -store: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("zenkeyload: PostgreSQL does not answer: %w", err)
+	}
+	return pool, nil
 }
 
 func randomHex(n int) string {
