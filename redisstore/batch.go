@@ -26,20 +26,25 @@ type reader struct {
 	queue []*read
 }
 
-// A read is one HMGET waiting for its batch.
+// A read is one HGET of a packed record waiting for its batch.
 type read struct {
 	key  string
-	cmd  *redis.SliceCmd
+	cmd  *redis.StringCmd
 	done chan struct{} // closed when cmd has its answer
 }
 
+// newReader returns a reader that sends its batches through client.
 func newReader(client redis.UniversalClient) *reader {
 	return &reader{client: client, wire: make(chan struct{}, maxReadsOnWire)}
 }
 
-// get reads the record fields of the hash at key. It returns when the
-// answer came or ctx ended, whichever is first.
-func (r *reader) get(ctx context.Context, key string) ([]any, error) {
+// get reads the packed record in the hash at key; see pack. A hash
+// without one, or no hash, is redis.Nil. It returns when the answer came
+// or ctx ended, whichever is first.
+//
+// The bytes are the reply's own buffer, read for this command alone:
+// StringCmd.Bytes hands it over without a copy.
+func (r *reader) get(ctx context.Context, key string) ([]byte, error) {
 	rd := &read{key: key, done: make(chan struct{})}
 	r.mu.Lock()
 	r.queue = append(r.queue, rd)
@@ -60,7 +65,7 @@ func (r *reader) get(ctx context.Context, key string) ([]any, error) {
 			return nil, ctx.Err()
 		}
 	}
-	return rd.cmd.Result()
+	return rd.cmd.Bytes()
 }
 
 // send takes the queue and sends it as one pipeline. The batch carries
@@ -77,11 +82,11 @@ func (r *reader) send(ctx context.Context) {
 
 	ctx = context.WithoutCancel(ctx)
 	if len(batch) == 1 {
-		batch[0].cmd = r.client.HMGet(ctx, batch[0].key, fieldNames[:]...)
+		batch[0].cmd = r.client.HGet(ctx, batch[0].key, packedField)
 	} else {
 		pipe := r.client.Pipeline()
 		for _, rd := range batch {
-			rd.cmd = pipe.HMGet(ctx, rd.key, fieldNames[:]...)
+			rd.cmd = pipe.HGet(ctx, rd.key, packedField)
 		}
 		pipe.Exec(ctx) // each command carries its own error
 	}

@@ -7,8 +7,14 @@
 //
 // With the default prefix "zenkey", a record whose key is K is one hash:
 //
-//	zenkey:{K}    fields v (version), x (end, Unix ms), c, l, i, a, u (times),
-//	              s (subject), d (sid), b (blob)
+//	zenkey:{K}    fields r (the whole record, packed), v (version),
+//	              x (end, Unix ms), s (subject), d (sid)
+//
+// Get reads field r alone, in one HGET: the whole record behind a format
+// byte. Fields v, x, s and d repeat parts of r for the Lua scripts that
+// compare them; every write sets all five in one HSET, so they never
+// disagree with r. A value of r that Get cannot read whole is an error,
+// never another record.
 //
 // The braces are a Redis Cluster hash tag: everything about one record lives
 // in one hash slot, so each write is a single atomic Lua script. Records that
@@ -51,6 +57,15 @@
 // replica that is known to be in sync. Redis without persistence (as in
 // tests) loses every session on a restart, which is safe: the users sign
 // in again.
+//
+// # Records of the earlier layout
+//
+// Before field r, a record kept its times and blob in fields c, l, i, a, u
+// and b, and Get read nine fields. Such records read as not found: their
+// users sign in again, and Redis drops the records when they end.
+// [Store.DeleteSubject] and [Store.DeleteSID] still remove them. An app
+// instance still running the earlier layout fails with an error on records
+// written by this one, so upgrade every instance at once.
 //
 // # Example
 //

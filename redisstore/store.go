@@ -70,11 +70,16 @@ func (s *Store) Create(ctx context.Context, r *zenkey.Record) error {
 
 // Get returns the live record with the key, in one round trip.
 func (s *Store) Get(ctx context.Context, key string) (*zenkey.Record, error) {
-	vals, err := s.reads.get(ctx, s.recordKey(key))
+	packed, err := s.reads.get(ctx, s.recordKey(key))
+	if errors.Is(err, redis.Nil) {
+		// No record, or one written before records were packed: see the
+		// package doc.
+		return nil, zenkey.ErrNotFound
+	}
 	if err != nil {
 		return nil, fmt.Errorf("zenkey/redisstore: get: %w", err)
 	}
-	r, err := decode(key, vals)
+	r, err := unpack(key, packed)
 	if err != nil {
 		return nil, err
 	}

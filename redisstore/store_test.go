@@ -5,7 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,6 +161,78 @@ func TestLayout(t *testing.T) {
 		if err != nil || len(members) != 1 || members[0] != r.Key {
 			t.Errorf("ZRANGE %s = %q, %v; want the record's key", key, members, err)
 		}
+	}
+
+	// The hash has the fields the doc lists, and its field v agrees with
+	// the version packed in r, also after an update.
+	if err := s.Update(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := c.HGetAll(ctx, keys[0]).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"v": "2", "x": strconv.FormatInt(r.Expires().UnixMilli(), 10),
+		"s": r.Subject, "d": r.SID, "r": hash["r"],
+	}
+	if !maps.Equal(hash, want) {
+		t.Errorf("HGETALL %s has fields %v, want %v", keys[0], slices.Sorted(maps.Keys(hash)),
+			slices.Sorted(maps.Keys(want)))
+	}
+	if got := mustGet(t, s, r.Key); got.Version != 2 {
+		t.Errorf("Get after Update: version %d, want 2 as field v", got.Version)
+	}
+}
+
+// TestUnreadable checks what Get makes of hashes it cannot read: one of the
+// layout before field r is not found, and a damaged field r is an error of
+// its own, never a record.
+func TestUnreadable(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	s := newStore(t, c, prefix)
+	ctx := t.Context()
+
+	old := newRecord()
+	err := c.HSet(ctx, prefix+":{"+old.Key+"}", "v", 1, "x",
+		old.Expires().UnixMilli(), "c", "", "l", "", "i", "", "a", "", "u", "",
+		"s", old.Subject, "d", old.SID, "b", old.Blob).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, old.Key); !errors.Is(err, zenkey.ErrNotFound) {
+		t.Errorf("Get of a record in the old layout: %v, want ErrNotFound", err)
+	}
+
+	// Logging out everywhere still removes it, as listed by the old code.
+	end := redis.Z{Score: float64(old.Expires().UnixMilli()), Member: old.Key}
+	if err := c.ZAdd(ctx, prefix+":subject:{"+old.Subject+"}", end).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteSubject(ctx, old.Subject); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Exists(ctx, prefix+":{"+old.Key+"}").Result(); n != 0 {
+		t.Error("DeleteSubject left the record in the old layout")
+	}
+
+	damaged := newRecord()
+	if err := s.Create(ctx, damaged); err != nil {
+		t.Fatal(err)
+	}
+	key := prefix + ":{" + damaged.Key + "}"
+	packed, err := c.HGet(ctx, key, "r").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, key, "r", packed[:len(packed)-1]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Get(ctx, damaged.Key)
+	if r != nil || err == nil || errors.Is(err, zenkey.ErrNotFound) ||
+		!strings.HasPrefix(err.Error(), "zenkey/redisstore: ") {
+		t.Errorf("Get of a record cut short = %v, %v; want a package error", r, err)
 	}
 }
 
