@@ -275,7 +275,7 @@ func (m *Middleware) newSessionData(p *provider, f *flow, tok *oauth2.Token,
 func (m *Middleware) beginSession(w http.ResponseWriter, r *http.Request, data *sessionData,
 	returnTo string) {
 	ctx := r.Context()
-	if old := m.sessionKey(r); old != "" {
+	if old := m.sessionKey(r, m.now()); old != "" {
 		if err := m.store.Delete(ctx, old); err != nil {
 			m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
 			return
@@ -286,10 +286,7 @@ func (m *Middleware) beginSession(w http.ResponseWriter, r *http.Request, data *
 		m.fail(w, r, http.StatusServiceUnavailable, reasonStore, err)
 		return
 	}
-	if err := m.setSessionCookie(w, id); err != nil {
-		m.fail(w, r, http.StatusInternalServerError, reasonStore, err)
-		return
-	}
+	m.setSessionCookie(w, id)
 	m.emit(ctx, slog.LevelInfo, "zenkey: signed in", Event{Kind: EventSignIn, Issuer: data.Issuer})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)

@@ -12,18 +12,17 @@ import (
 
 // sessionKey returns the store key of the session that r's session cookie
 // names, or "" when there is none or it does not verify under any key of
-// the ring.
-func (m *Middleware) sessionKey(r *http.Request) string {
+// the ring at now.
+func (m *Middleware) sessionKey(r *http.Request, now time.Time) string {
 	value, ok := cookieValue(r, cookieName)
 	if !ok {
 		return ""
 	}
-	now := m.now()
 	if key := m.verified.get(value, now); key != "" {
 		return key
 	}
 	for _, k := range m.keys {
-		if id, ok := k.session.verify(value); ok {
+		if id, ok := k.session.verify(value, now); ok {
 			key := storeKey(id[:])
 			m.verified.put(value, key, now)
 			return key
@@ -50,13 +49,9 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 }
 
 // setSessionCookie gives the browser its new session id.
-func (m *Middleware) setSessionCookie(w http.ResponseWriter, id []byte) error {
-	v, err := m.keys.current().cookie.Encode(cookieName, id)
-	if err != nil {
-		return err
-	}
+func (m *Middleware) setSessionCookie(w http.ResponseWriter, id []byte) {
+	v := m.keys.current().session.encode(id, m.now())
 	http.SetCookie(w, hostCookie(cookieName, v, m.opts.AbsoluteTimeout))
-	return nil
 }
 
 // clearSessionCookie tells the browser to forget its session cookie.

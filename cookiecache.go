@@ -10,10 +10,10 @@ import (
 // A browser sends the same session cookie with every request. Checking its
 // HMAC again each time is most of a signed-in request's cost, so the
 // middleware remembers, for a short while, the values that passed the
-// check and the store key of the session each names. A value is looked up by its exact
-// bytes, so only a value this process verified itself is ever trusted; the
-// session it names is still read from the store on every request, so a
-// logout takes effect at once.
+// check and the store key of the session each names. A value is looked up
+// by its exact bytes, so only a value this process verified itself is
+// ever trusted; the session it names is still read from the store on every
+// request, so a logout takes effect at once.
 const (
 	verifiedCookieTTL = time.Minute
 	maxVerifiedCookie = 1 << 16 // then the cache starts over

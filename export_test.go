@@ -29,10 +29,7 @@ func (m *Middleware) NewTestSession(ctx context.Context,
 	if err != nil {
 		return nil, "", err
 	}
-	v, err := m.keys.current().cookie.Encode(cookieName, id)
-	if err != nil {
-		return nil, "", err
-	}
+	v := m.keys.current().session.encode(id, m.now())
 	return &http.Cookie{Name: cookieName, Value: v}, storeKey(id), nil
 }
 

@@ -41,9 +41,9 @@ const (
 type derivedKeys struct {
 	id     [4]byte // names the master secret inside every ciphertext
 	cookie *securecookie.SecureCookie
-	// session checks the session cookie on the request path: the same
-	// format and key as cookie, read without allocating.
-	session *sessionVerifier
+	// session writes and checks the session cookie: the same format and
+	// key as cookie, which the login cookie still uses.
+	session *sessionCodec
 	aead    cipher.AEAD
 	index   []byte
 }
@@ -89,7 +89,7 @@ func deriveKeys(secret []byte, maxAge int) (*derivedKeys, error) {
 		SetSerializer(securecookie.NopEncoder{}).
 		MaxAge(maxAge).
 		MaxLength(maxCookieLen)
-	k.session = newSessionVerifier(cookieName, cookieKey, maxAge)
+	k.session = newSessionCodec(cookieName, cookieKey, maxAge)
 	return k, nil
 }
 

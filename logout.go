@@ -58,7 +58,7 @@ func (m *Middleware) Logout(ctx context.Context, r *http.Request) error {
 // user's) and returns the destroyed session's data when it could be read.
 func (m *Middleware) logout(ctx context.Context, r *http.Request,
 	everywhere bool) (*sessionData, error) {
-	key := m.sessionKey(r)
+	key := m.sessionKey(r, m.now())
 	if key == "" && everywhere {
 		return nil, errEverywhereUnknown
 	}

@@ -174,7 +174,8 @@ func (m *Middleware) withSession(r *http.Request) *http.Request {
 // l. A missing, forged or stale cookie is simply no session; only a store
 // failure is an error.
 func (m *Middleware) load(r *http.Request, l *loaded) error {
-	key := m.sessionKey(r)
+	now := m.now()
+	key := m.sessionKey(r, now)
 	if key == "" {
 		return nil
 	}
@@ -187,7 +188,6 @@ func (m *Middleware) load(r *http.Request, l *loaded) error {
 			Event{Kind: EventStoreError, Reason: reasonStore, Err: err})
 		return err
 	}
-	now := m.now()
 	if !rec.Live(now) {
 		return nil
 	}
