@@ -1,8 +1,8 @@
 package zenkey
 
 import (
+	"hash/maphash"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -15,29 +15,43 @@ import (
 // ever trusted; the session it names is still read from the store on every
 // request, so a logout takes effect at once.
 const (
-	verifiedCookieTTL = time.Minute
-	maxVerifiedCookie = 1 << 16 // then the cache starts over
+	verifiedCookieTTL   = time.Minute
+	verifiedCookieSlots = 1 << 14
 )
 
+// verifiedCookies is a direct-mapped cache: each value has one slot,
+// chosen by a hash keyed at random, and a value put there replaces the one
+// before. So it never holds more than verifiedCookieSlots values, takes no
+// lock, and allocates only when it remembers a value; a browser whose slot
+// another took has its cookie checked again, no more.
 type verifiedCookies struct {
-	m sync.Map // cookie value → *verifiedCookie
-	n atomic.Int64
+	seed  maphash.Seed
+	slots []atomic.Pointer[verifiedCookie]
 }
 
 type verifiedCookie struct {
+	value string
 	key   string
-	until time.Time
+	until int64 // Unix nanoseconds
+}
+
+func newVerifiedCookies() verifiedCookies {
+	return verifiedCookies{
+		seed:  maphash.MakeSeed(),
+		slots: make([]atomic.Pointer[verifiedCookie], verifiedCookieSlots),
+	}
 }
 
 // get returns the store key for a value verified less than
 // verifiedCookieTTL ago, or "".
+//
+// The comparison of values takes longer the more bytes they share, but it
+// cannot be timed to guess a value held: a value meets another only in the
+// slot a randomly keyed hash gives it, and changing any byte of it moves
+// it to another slot.
 func (c *verifiedCookies) get(value string, now time.Time) string {
-	v, ok := c.m.Load(value)
-	if !ok {
-		return ""
-	}
-	e := v.(*verifiedCookie)
-	if !now.Before(e.until) {
+	e := c.slot(value).Load()
+	if e == nil || e.value != value || now.UnixNano() >= e.until {
 		return ""
 	}
 	return e.key
@@ -45,10 +59,14 @@ func (c *verifiedCookies) get(value string, now time.Time) string {
 
 // put remembers that value verified and names the session under key.
 func (c *verifiedCookies) put(value, key string, now time.Time) {
-	if c.n.Add(1) > maxVerifiedCookie {
-		c.m.Clear()
-		c.n.Store(1)
-	}
 	// Clone: value points into the request's whole Cookie header.
-	c.m.Store(strings.Clone(value), &verifiedCookie{key: key, until: now.Add(verifiedCookieTTL)})
+	c.slot(value).Store(&verifiedCookie{
+		value: strings.Clone(value),
+		key:   key,
+		until: now.Add(verifiedCookieTTL).UnixNano(),
+	})
+}
+
+func (c *verifiedCookies) slot(value string) *atomic.Pointer[verifiedCookie] {
+	return &c.slots[maphash.String(c.seed, value)%verifiedCookieSlots]
 }

@@ -44,14 +44,11 @@ func testJWT(n int) string {
 	return strings.Join([]string{`eyJhbGciOiJSUzI1NiJ9`, part(n), part(256)}, ".")
 }
 
-// ForgetVerifiedCookies empties the cache of verified cookie values, so
-// that the next request checks its cookie's HMAC again. It deletes the
-// values one by one, as a value stays in the cache after its minute and
-// is then replaced: emptying the whole map would cost more than that.
-func (m *Middleware) ForgetVerifiedCookies() {
-	m.verified.m.Range(func(value, _ any) bool {
-		m.verified.m.Delete(value)
-		return true
-	})
-	m.verified.n.Store(0)
+// ForgetVerifiedCookie makes the verified-cookie cache forget the session
+// cookie r carries, so that the next request with it checks its HMAC
+// again, as a browser's first request in a minute does.
+func (m *Middleware) ForgetVerifiedCookie(r *http.Request) {
+	if value, ok := cookieValue(r, cookieName); ok {
+		m.verified.slot(value).Store(nil)
+	}
 }

@@ -68,32 +68,38 @@ func TestProviderCacheIsBounded(t *testing.T) {
 		"the bounded cache still keeps the carrier just asked for")
 }
 
-// TestVerifiedCookieCacheIsBounded remembers more verified cookie values
-// than the cache keeps: it never holds more than maxVerifiedCookie, it
-// starts over once past the bound, and it still answers for the values
-// remembered since.
+// TestVerifiedCookieCacheIsBounded remembers four times more verified
+// cookie values than the cache has slots: it never holds more than its
+// slots, a value is only ever answered with its own store key (never with
+// the key of a value that shares its slot), and the value put last is
+// remembered for verifiedCookieTTL.
 func TestVerifiedCookieCacheIsBounded(t *testing.T) {
-	var c verifiedCookies
+	c := newVerifiedCookies()
 	now := time.Unix(1_700_000_000, 0)
-	key := storeKey([]byte("0123456789abcdef0123456789abcdef"))
-	held := func() int {
-		n := 0
-		c.m.Range(func(any, any) bool { n++; return true })
-		return n
+	keyOf := func(i int) string { return storeKey([]byte(strconv.Itoa(i))) }
+	const n = 4 * verifiedCookieSlots
+	for i := range n {
+		c.put("value-"+strconv.Itoa(i), keyOf(i), now)
 	}
 
-	for i := range maxVerifiedCookie {
-		c.put("value-"+strconv.Itoa(i), key, now)
+	held, answered := 0, 0
+	for i := range c.slots {
+		if c.slots[i].Load() != nil {
+			held++
+		}
 	}
-	require.Equal(t, maxVerifiedCookie, held(), "the cache keeps up to its bound")
-	require.Equal(t, key, c.get("value-0", now), "nothing is dropped before the bound")
-
-	for i := maxVerifiedCookie; i < maxVerifiedCookie+100; i++ {
-		c.put("value-"+strconv.Itoa(i), key, now)
+	for i := range n {
+		switch got := c.get("value-"+strconv.Itoa(i), now); got {
+		case "":
+		case keyOf(i):
+			answered++
+		default:
+			t.Fatalf("value-%d answered with another value's store key", i)
+		}
 	}
-	assert.LessOrEqual(t, held(), maxVerifiedCookie, "the cache grew past its bound")
-	assert.Empty(t, c.get("value-0", now), "past its bound, the cache started over")
-	last := "value-" + strconv.Itoa(maxVerifiedCookie+99)
-	assert.Equal(t, key, c.get(last, now), "the values put since are remembered")
+	assert.LessOrEqual(t, held, verifiedCookieSlots, "the cache grew past its slots")
+	assert.Equal(t, held, answered, "every value held is answered, and only those")
+	last := "value-" + strconv.Itoa(n-1)
+	assert.Equal(t, keyOf(n-1), c.get(last, now), "the value put last is remembered")
 	assert.Empty(t, c.get(last, now.Add(verifiedCookieTTL)), "for verifiedCookieTTL only")
 }

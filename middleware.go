@@ -56,6 +56,7 @@ func New(opts Options) (*Middleware, error) {
 		log:          o.Logger,
 		now:          o.Now,
 		callbackPath: redirect.Path,
+		verified:     newVerifiedCookies(),
 	}
 	if o.Issuer != "" {
 		m.backchannelPath = o.BackchannelLogoutPath
