@@ -156,11 +156,7 @@ func (r *pgReader) keys(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zenkeyload: reading the app's PostgreSQL store: %w", err)
 	}
-	keys := make(map[string]bool, len(list))
-	for _, k := range list {
-		keys[k] = true
-	}
-	return keys, nil
+	return setOf(list), nil
 }
 
 func (r *pgReader) kinds(ctx context.Context, keys []string) (int, int, error) {
@@ -189,11 +185,7 @@ func (r *redisReader) keys(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zenkeyload: reading the app's Redis store: %w", err)
 	}
-	keys := make(map[string]bool, len(list))
-	for _, k := range list {
-		keys[k] = true
-	}
-	return keys, nil
+	return setOf(list), nil
 }
 
 func (r *redisReader) kinds(ctx context.Context, keys []string) (int, int, error) {
@@ -207,6 +199,15 @@ func (r *redisReader) kinds(ctx context.Context, keys []string) (int, int, error
 }
 
 func (r *redisReader) close() { r.client.Close() }
+
+// setOf returns the keys in list as a set.
+func setOf(list []string) map[string]bool {
+	keys := make(map[string]bool, len(list))
+	for _, k := range list {
+		keys[k] = true
+	}
+	return keys
+}
 
 // countKinds counts the sessions and the pending logins among keys; read
 // says whether a key's record is a session, or sql.ErrNoRows when it is
