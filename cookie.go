@@ -15,16 +15,16 @@ import (
 // the ring at now.
 func (m *Middleware) sessionKey(r *http.Request, now time.Time) string {
 	value, ok := cookieValue(r, cookieName)
-	if !ok {
+	if !ok || len(value) > maxCookieLen {
 		return ""
 	}
 	if key := m.verified.get(value, now); key != "" {
 		return key
 	}
 	for _, k := range m.keys {
-		if id, ok := k.session.verify(value, now); ok {
+		if id, expires, ok := k.session.verify(value, now); ok {
 			key := storeKey(id[:])
-			m.verified.put(value, key, now)
+			m.verified.put(value, key, minTime(now.Add(verifiedCookieTTL), expires))
 			return key
 		}
 	}

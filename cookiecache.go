@@ -9,8 +9,9 @@ import (
 
 // A browser sends the same session cookie with every request. Checking its
 // HMAC again each time is most of a signed-in request's cost, so the
-// middleware remembers, for a short while, the values that passed the
-// check and the store key of the session each names. A value is looked up
+// middleware remembers, for a minute at most and never past a value's own
+// age limit, the values that passed the check and the store key of the
+// session each names. A value is looked up
 // by its exact bytes, so only a value this process verified itself is
 // ever trusted; the session it names is still read from the store on every
 // request, so a logout takes effect at once.
@@ -57,13 +58,14 @@ func (c *verifiedCookies) get(value string, now time.Time) string {
 	return e.key
 }
 
-// put remembers that value verified and names the session under key.
-func (c *verifiedCookies) put(value, key string, now time.Time) {
+// put remembers, until the time given, that value verified and names the
+// session under key.
+func (c *verifiedCookies) put(value, key string, until time.Time) {
 	// Clone: value points into the request's whole Cookie header.
 	c.slot(value).Store(&verifiedCookie{
 		value: strings.Clone(value),
 		key:   key,
-		until: now.Add(verifiedCookieTTL).UnixNano(),
+		until: until.UnixNano(),
 	})
 }
 

@@ -52,3 +52,6 @@ func (m *Middleware) ForgetVerifiedCookie(r *http.Request) {
 		m.verified.slot(value).Store(nil)
 	}
 }
+
+// RaceOn reports whether the test binary was built with -race.
+var RaceOn = raceOn

@@ -275,10 +275,11 @@ func FuzzSessionCookie(f *testing.F) {
 	// cookies are dated by the middleware's clock, others by securecookie.
 	issued := map[string][]byte{}
 	encode := func(mw *Middleware, name string, id []byte) string {
-		v, err := mw.keys.current().cookie.Encode(name, id)
-		require.NoError(f, err)
-		if name == cookieName {
-			v = mw.keys.current().session.encode(id, fuzzNow)
+		v := mw.keys.current().session.encode(id, fuzzNow)
+		if name != cookieName {
+			var err error
+			v, err = mw.keys.current().cookie.Encode(name, id)
+			require.NoError(f, err)
 		}
 		if mw != stranger && name == cookieName && len(id) == 32 {
 			issued[v] = id
@@ -322,7 +323,7 @@ func FuzzSessionCookie(f *testing.F) {
 		for _, k := range m.keys {
 			var theirs []byte
 			want := k.cookie.Decode(cookieName, value, &theirs) == nil && len(theirs) == 32
-			id, ok := k.session.verify(value, time.Now()) // securecookie's clock
+			id, _, ok := k.session.verify(value, time.Now()) // securecookie's clock
 			require.Equal(t, want, ok, "securecookie and the codec disagree on %q", value)
 			if ok {
 				assert.Equal(t, theirs, id[:])

@@ -79,7 +79,7 @@ func TestVerifiedCookieCacheIsBounded(t *testing.T) {
 	keyOf := func(i int) string { return storeKey([]byte(strconv.Itoa(i))) }
 	const n = 4 * verifiedCookieSlots
 	for i := range n {
-		c.put("value-"+strconv.Itoa(i), keyOf(i), now)
+		c.put("value-"+strconv.Itoa(i), keyOf(i), now.Add(verifiedCookieTTL))
 	}
 
 	held, answered := 0, 0
@@ -101,5 +101,24 @@ func TestVerifiedCookieCacheIsBounded(t *testing.T) {
 	assert.Equal(t, held, answered, "every value held is answered, and only those")
 	last := "value-" + strconv.Itoa(n-1)
 	assert.Equal(t, keyOf(n-1), c.get(last, now), "the value put last is remembered")
-	assert.Empty(t, c.get(last, now.Add(verifiedCookieTTL)), "for verifiedCookieTTL only")
+	assert.Empty(t, c.get(last, now.Add(verifiedCookieTTL)), "until the time put with it")
+}
+
+// TestVerifiedCookieEndsWithTheCookiesAge: the cache remembers a verified
+// value for a minute at most, and never past the age limit of the cookie
+// (AbsoluteTimeout), which a check would refuse.
+func TestVerifiedCookieEndsWithTheCookiesAge(t *testing.T) {
+	now := fuzzNow
+	m := fuzzMiddleware(t, http.NotFoundHandler(), func(o *Options) {
+		o.AbsoluteTimeout = time.Hour
+		o.Now = func() time.Time { return now }
+	})
+	id, key := newSessionID()
+	value := m.keys.current().session.encode(id, now)
+	r := &http.Request{Header: http.Header{"Cookie": {cookieName + "=" + value}}}
+
+	now = now.Add(time.Hour - 10*time.Second)
+	require.Equal(t, key, m.sessionKey(r, now), "a cookie within its age")
+	now = now.Add(20 * time.Second)
+	assert.Empty(t, m.sessionKey(r, now), "past its age, within the cache's minute")
 }

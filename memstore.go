@@ -168,8 +168,8 @@ func (m *MemoryStore) deleteIndexed(v string, sets func(*memShard) keySets) int 
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		for keys := sets(s)[v]; len(keys) > 0; keys = sets(s)[v] {
-			if e := m.remove(s, keys[len(keys)-1]); e != nil && e.live(now) {
+		for _, key := range slices.Clone(sets(s)[v]) {
+			if e := m.remove(s, key); e != nil && e.live(now) {
 				n++
 			}
 		}

@@ -34,21 +34,6 @@ const scaleTarget = float64(2<<30) / 1_000_000
 // scaleOn reports whether the million-record runs are asked for.
 func scaleOn() bool { return os.Getenv("ZENKEY_SCALE") == "1" }
 
-// raceOn reports whether the test binary was built with -race, which makes
-// every lock and map access several times slower.
-func raceOn() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" && s.Value == "true" {
-			return true
-		}
-	}
-	return false
-}
-
 // TestMemoryStoreScaleFootprint fills a MemoryStore with records shaped
 // like real sessions (the blob, subject and sid of a real login through a
 // zenkeytest provider) and reports the heap each takes.
@@ -59,7 +44,7 @@ func raceOn() bool {
 // 1 KiB blobs, which guards the store's own overhead against growth; with
 // ZENKEY_SCALE=1 a million real sessions must meet it too.
 func TestMemoryStoreScaleFootprint(t *testing.T) {
-	if raceOn() {
+	if zenkey.RaceOn() {
 		t.Skip("the race detector changes the heap's shape: run without -race")
 	}
 	session := scaleRealSession(t)
@@ -228,7 +213,7 @@ func TestMemoryStoreScaleSweep(t *testing.T) {
 	if scaleOn() {
 		n, bound = 1_000_000, time.Millisecond
 	}
-	if raceOn() {
+	if zenkey.RaceOn() {
 		n, rounds, bound = 20_000, 2, 50*time.Millisecond
 	}
 	// The store's own sweeper is stopped: Sweep is called here alone.

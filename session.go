@@ -180,6 +180,9 @@ func (s *Session) Created() time.Time { return s.record().Created }
 // before its idle deadline.
 func (s *Session) Expires() time.Time { return s.record().Expires() }
 
+// sessionIDLen is the length of a session id: 256 random bits.
+const sessionIDLen = 32
+
 // newSessionID returns a fresh session id (256 random bits) and the store
 // key derived from it.
 func newSessionID() (id []byte, key string) {
@@ -187,9 +190,6 @@ func newSessionID() (id []byte, key string) {
 	rand.Read(id)
 	return id, storeKey(id)
 }
-
-// sessionIDLen is the length of a session id: 256 random bits.
-const sessionIDLen = 32
 
 // storeKey hashes a session id: a store and its backups never hold an id
 // that could be replayed as a cookie.
