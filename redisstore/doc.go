@@ -27,8 +27,11 @@
 // A record and its index entries live in different slots, so they are
 // written by separate commands, in an order that never leaves a record
 // unlisted: Create writes the record, then its entries (and takes the record
-// back if that fails); Update writes the entries, then the record. An entry
-// may therefore outlive its record. Such stale entries are harmless:
+// back if that fails); Update writes the entries, then the record; Delete
+// deletes the record, then its entries. An entry may therefore outlive its
+// record: when an Update fails after listing, when Redis drops an ended
+// record, or when a Delete's second step fails. Such stale entries are
+// harmless:
 // [Store.DeleteSubject] and [Store.DeleteSID] delete a listed record only if
 // it still carries the indexed value, every index write drops the entries
 // whose score has passed, and an index expires with its last record.

@@ -57,6 +57,22 @@ func (s *Store) list(ctx context.Context, r *zenkey.Record, now time.Time) error
 	return nil
 }
 
+// unlist drops key from the indexes of the subject and the sid it was
+// listed under, given in that order, in one round trip. An entry it fails
+// to drop is stale: it goes with the next write to its index, or with the
+// index.
+func (s *Store) unlist(ctx context.Context, key string, values []any) {
+	var indexes []string
+	for i, ix := range [...]index{bySubject, bySID} {
+		if v, ok := values[i].(string); ok && v != "" {
+			indexes = append(indexes, s.indexKey(ix, v))
+		}
+	}
+	s.pipeline(ctx, len(indexes), func(p redis.Pipeliner, i int) {
+		p.ZRem(ctx, indexes[i], key)
+	})
+}
+
 // deleteListed deletes the records listed under value that still carry it,
 // and drops the entries it found stale. The records are deleted in one round
 // trip, each by its own script in its own hash slot.

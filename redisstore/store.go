@@ -116,11 +116,20 @@ func (s *Store) Update(ctx context.Context, r *zenkey.Record) error {
 	return nil
 }
 
-// Delete removes the record with the key. Its index entries become stale.
+// Delete removes the record with the key, then its index entries. Should
+// those stay behind, they are stale and harmless.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.client.Del(ctx, s.recordKey(key)).Err(); err != nil {
+	rk := s.recordKey(key)
+	var listed *redis.SliceCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		listed = p.HMGet(ctx, rk, bySubject.field, bySID.field)
+		p.Del(ctx, rk)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("zenkey/redisstore: delete: %w", err)
 	}
+	s.unlist(ctx, key, listed.Val())
 	return nil
 }
 

@@ -245,7 +245,8 @@ func TestStaleEntries(t *testing.T) {
 	ctx := t.Context()
 	index := prefix + ":subject:{subject}"
 
-	// A record that Redis has dropped, and one deleted by key.
+	// A record that Redis has dropped, and one deleted by key, which takes
+	// its entry with it.
 	ended, deleted := newRecord(), newRecord()
 	ended.Subject, deleted.Subject = "subject", "subject"
 	ended.IdleDeadline = time.Now().Add(50 * time.Millisecond)
@@ -265,8 +266,8 @@ func TestStaleEntries(t *testing.T) {
 	if err := s.Create(ctx, live); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := c.ZCard(ctx, index).Result(); n != 2 {
-		t.Errorf("index holds %d entries, want 2 (deleted and live)", n)
+	if n, _ := c.ZCard(ctx, index).Result(); n != 1 {
+		t.Errorf("index holds %d entries, want 1 (live)", n)
 	}
 
 	// Deleting by subject counts the live record only, and empties the
@@ -276,6 +277,29 @@ func TestStaleEntries(t *testing.T) {
 	}
 	if n, _ := c.Exists(ctx, index).Result(); n != 0 {
 		t.Error("index still exists")
+	}
+}
+
+// TestDeleteTakesItsIndexEntries: a logout leaves no index behind, so that
+// login and logout cycles leave nothing in Redis.
+func TestDeleteTakesItsIndexEntries(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	s := newStore(t, c, prefix)
+	ctx := t.Context()
+	r := newRecord()
+	if err := s.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, r.Key); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.Keys(ctx, prefix+":*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("after Delete, Redis holds %v", keys)
 	}
 }
 
