@@ -643,6 +643,47 @@ func TestRefreshSurvivesAFailedFinalWrite(t *testing.T) {
 	assert.Equal(t, "ok", p.body, "the session survives a store blip during its refresh")
 }
 
+// failingReleases fails, while armed, every write that releases a lease:
+// the final write of a refresh, however often it is tried.
+type failingReleases struct {
+	zenkey.Store
+	armed atomic.Bool
+}
+
+func (s *failingReleases) Update(ctx context.Context, r *zenkey.Record) error {
+	if s.armed.Load() && r.LeaseUntil.IsZero() {
+		return errStoreDown
+	}
+	return s.Store.Update(ctx, r)
+}
+
+// TestLogoutRevokesAnUnsavedRefresh: a refresh whose final write failed
+// leaves its new tokens with this instance alone, for the next refresh to
+// write (TestRefreshSurvivesAFailedFinalWrite). A logout before then must
+// revoke them as well as the stored ones: no record holds them.
+func TestLogoutRevokesAnUnsavedRefresh(t *testing.T) {
+	store := &failingReleases{Store: zenkey.NewMemoryStore()}
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.Store = store
+		longSessions(o)
+	})
+	h.tokenRoute()
+	b, _ := impatient(h)
+	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+	h.clock.Advance(30 * time.Minute)
+	store.armed.Store(true)
+	h.do(b, http.MethodGet, "/token", false)
+	require.Equal(t, 1, h.idp.Calls(zenkeytest.Refresh))
+	fresh := h.issuedTokens()
+	store.armed.Store(false) // the store is back
+
+	h.do(b, http.MethodPost, "/auth/logout", true)
+	require.False(t, h.signedIn(b), "the logout did not happen")
+	h.zk.WaitRevocations()
+	assert.True(t, h.idp.IsRevoked(fresh["refresh_token"]), "the unsaved refresh token left live")
+	assert.True(t, h.idp.IsRevoked(fresh["access_token"]), "the unsaved access token left live")
+}
+
 // TestRefreshKeepsTheSessionWhenKeysCannotBeFetched rotates the provider's
 // key while its JWKS is down: a refresh's id_token then cannot be checked.
 // That is a provider outage, like a token endpoint that is down

@@ -74,10 +74,25 @@ func (m *Middleware) logout(ctx context.Context, r *http.Request,
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: signed out", Event{Kind: EventLogout, Reason: "local",
 		Sessions: 1})
-	if d != nil {
-		m.revokeLater(d)
-	}
+	m.revokeEnded(key, d)
 	return d, nil
+}
+
+// revokeEnded revokes the tokens of a session the store has deleted: d's,
+// and those of a refresh result this instance kept for it while the store
+// was down (see unsavedRefreshes), which no record holds. Without d, the
+// session's provider is unknown, and the kept result is only forgotten.
+func (m *Middleware) revokeEnded(key string, d *sessionData) {
+	change := m.unsaved.forget(key)
+	if d == nil {
+		return
+	}
+	m.revokeLater(d)
+	if change != nil {
+		next := *d
+		change(&next)
+		m.revokeLater(&next)
+	}
 }
 
 // errEverywhereUnknown means "log out everywhere" came from a browser whose
@@ -110,7 +125,7 @@ func (m *Middleware) logoutEverywhere(ctx context.Context, key string, d *sessio
 	}
 	m.emit(ctx, slog.LevelInfo, "zenkey: signed out everywhere",
 		Event{Kind: EventLogout, Reason: "everywhere", Sessions: n})
-	m.revokeLater(d)
+	m.revokeEnded(key, d)
 	return nil
 }
 

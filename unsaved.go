@@ -37,6 +37,16 @@ func (u *unsavedRefreshes) put(key string, lease time.Time, change func(*session
 	u.m[key] = unsavedRefresh{lease: lease, change: change}
 }
 
+// forget returns and forgets the change kept for the session with key,
+// whatever its lease: the session has ended.
+func (u *unsavedRefreshes) forget(key string) func(*sessionData) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	change := u.m[key]
+	delete(u.m, key)
+	return change.change
+}
+
 // take returns and forgets the change kept for rec, if rec still carries
 // the lease it was kept under.
 func (u *unsavedRefreshes) take(rec *Record) func(*sessionData) {
