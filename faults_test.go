@@ -592,6 +592,25 @@ func TestBackchannelLogoutStoreFailureIsRetryable(t *testing.T) {
 	}
 }
 
+// dueForRefresh signs a browser in over store, with options edited by
+// edit when it is not nil, and moves the clock so that the browser's next
+// /token request refreshes its access token.
+func dueForRefresh(t *testing.T, store zenkey.Store,
+	edit func(*zenkey.Options)) (*harness, *http.Client) {
+	h := newHarness(t, func(o *zenkey.Options) {
+		o.Store = store
+		longSessions(o)
+		if edit != nil {
+			edit(o)
+		}
+	})
+	h.tokenRoute()
+	b, _ := impatient(h)
+	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
+	h.clock.Advance(30 * time.Minute)
+	return h, b
+}
+
 // failingFinalWrite fails the write that stores a refresh's new tokens
 // (the Update that releases a lease taken since it was armed), once.
 type failingFinalWrite struct {
@@ -615,16 +634,7 @@ func (s *failingFinalWrite) Update(ctx context.Context, r *zenkey.Record) error 
 // its lease, and ends at the next refresh although the store is back.
 func TestRefreshSurvivesAFailedFinalWrite(t *testing.T) {
 	store := &failingFinalWrite{Store: zenkey.NewMemoryStore()}
-	h := newHarness(t, func(o *zenkey.Options) {
-		o.Store = store
-		longSessions(o)
-		faultOptions(o)
-	})
-	h.tokenRoute()
-	b, _ := impatient(h)
-	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
-	h.clock.Advance(30 * time.Minute)
-
+	h, b := dueForRefresh(t, store, faultOptions)
 	store.armed.Store(true)
 	first := h.do(b, http.MethodGet, "/token", false)
 	assert.NotEqual(t, http.StatusUnauthorized, first.status, first.body)
@@ -663,14 +673,7 @@ func (s *failingReleases) Update(ctx context.Context, r *zenkey.Record) error {
 // revoke them as well as the stored ones: no record holds them.
 func TestLogoutRevokesAnUnsavedRefresh(t *testing.T) {
 	store := &failingReleases{Store: zenkey.NewMemoryStore()}
-	h := newHarness(t, func(o *zenkey.Options) {
-		o.Store = store
-		longSessions(o)
-	})
-	h.tokenRoute()
-	b, _ := impatient(h)
-	require.Equal(t, http.StatusOK, h.do(b, http.MethodGet, "/profile", true).status)
-	h.clock.Advance(30 * time.Minute)
+	h, b := dueForRefresh(t, store, nil)
 	store.armed.Store(true)
 	h.do(b, http.MethodGet, "/token", false)
 	require.Equal(t, 1, h.idp.Calls(zenkeytest.Refresh))
