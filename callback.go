@@ -23,8 +23,10 @@ const (
 var providerErrors = map[string]string{
 	"access_denied":            "You declined the sign-in.",
 	"authentication_timed_out": "The sign-in timed out on your phone. Please try again.",
-	"network_failure":          "ZenKey could not reach your phone. Check its connection and try again.",
-	"device_unavailable":       "Your phone is not available for ZenKey right now. Please try again later.",
+	"network_failure": "ZenKey could not reach your phone. " +
+		"Check its connection and try again.",
+	"device_unavailable": "Your phone is not available for ZenKey right now. " +
+		"Please try again later.",
 	"user_unsupported":         "Your account cannot use ZenKey.",
 	"invalid_login_hint":       "The sign-in could not find your phone. Please start again.",
 	"invalid_login_hint_token": "The sign-in could not find your phone. Please start again.",
@@ -139,7 +141,8 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, state
 	}
 	m.endFlow(w, r, state)
 	code := q.Get("error")
-	cause := errors.New("zenkey: provider error " + url.QueryEscape(code) + ": " + q.Get("error_description"))
+	cause := errors.New("zenkey: provider error " + url.QueryEscape(code) + ": " +
+		q.Get("error_description"))
 	if code == "user_not_found" && m.opts.Issuer == "" {
 		m.log.LogAttrs(r.Context(), slog.LevelInfo,
 			"zenkey: user not found at carrier, discovery again",

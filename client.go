@@ -41,7 +41,8 @@ type tokenTransport struct {
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.s.m.allowedOrigin(req.URL) {
 		closeBody(req)
-		return nil, fmt.Errorf("zenkey: refusing to send the session's token to %s: not in Options.APIOrigins", origin(req.URL))
+		return nil, fmt.Errorf("zenkey: refusing to send the session's token to %s: "+
+			"not in Options.APIOrigins", origin(req.URL))
 	}
 	d, err := t.s.fresh(req.Context())
 	if err != nil {

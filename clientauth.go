@@ -38,7 +38,8 @@ func loadClientKey(path string) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("zenkey: Options.ClientKeyFile: %w", err)
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, fmt.Errorf("zenkey: Options.ClientKeyFile %s is open to other users (mode %04o): run chmod 600 %s", path, perm, path)
+		return nil, fmt.Errorf("zenkey: Options.ClientKeyFile %s is open to other users "+
+			"(mode %04o): run chmod 600 %s", path, perm, path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -55,7 +56,8 @@ func loadClientKey(path string) (*rsa.PrivateKey, error) {
 	if rsaKey, ok := key.(*rsa.PrivateKey); ok && err == nil {
 		return rsaKey, nil
 	}
-	return nil, fmt.Errorf("zenkey: Options.ClientKeyFile %s is not an RSA private key in PKCS#1 or PKCS#8", path)
+	return nil, fmt.Errorf("zenkey: Options.ClientKeyFile %s is not an RSA private key "+
+		"in PKCS#1 or PKCS#8", path)
 }
 
 // newTokenClient is the client for token and revocation requests:
@@ -157,7 +159,8 @@ func (t *assertionTransport) audience(endpoint *url.URL, form url.Values) (strin
 	if aud, ok := t.tokenEndpointFor(target); ok {
 		return aud, nil
 	}
-	return "", fmt.Errorf("zenkey: %s is no provider's revocation endpoint: no client assertion is made for it", target)
+	return "", fmt.Errorf("zenkey: %s is no provider's revocation endpoint: "+
+		"no client assertion is made for it", target)
 }
 
 // endpointURL is an endpoint's URL without query or fragment.

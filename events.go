@@ -10,13 +10,20 @@ type EventKind string
 
 // The kinds of events.
 const (
-	EventSignIn        EventKind = "sign_in"        // a session began
-	EventRejection     EventKind = "rejection"      // a request was refused; Reason says why
-	EventRefresh       EventKind = "refresh"        // a session's tokens were refreshed
-	EventSessionEnded  EventKind = "session_ended"  // a refresh ended a session; Reason says why
-	EventLogout        EventKind = "logout"         // sessions were destroyed; Sessions says how many
-	EventStoreError    EventKind = "store_error"    // the store failed
-	EventProviderError EventKind = "provider_error" // a call to the provider failed off the request path
+	// EventSignIn means a session began.
+	EventSignIn EventKind = "sign_in"
+	// EventRejection means a request was refused; Reason says why.
+	EventRejection EventKind = "rejection"
+	// EventRefresh means a session's tokens were refreshed.
+	EventRefresh EventKind = "refresh"
+	// EventSessionEnded means a refresh ended a session; Reason says why.
+	EventSessionEnded EventKind = "session_ended"
+	// EventLogout means sessions were destroyed; Sessions says how many.
+	EventLogout EventKind = "logout"
+	// EventStoreError means the store failed.
+	EventStoreError EventKind = "store_error"
+	// EventProviderError means a call to the provider failed off the request path.
+	EventProviderError EventKind = "provider_error"
 )
 
 // An Event is something the middleware did, handed to Options.OnEvent as

@@ -854,7 +854,8 @@ func secureOrLoopback(u string) bool {
 func FuzzDecodeUserInfo(f *testing.F) {
 	f.Add([]byte(`{"sub":"310999-0123456789abcdef","name":{"value":"Ann","given_name":"A"}}`),
 		fuzzSubject)
-	f.Add([]byte(`{"sub":"310999-0123456789abcdef","email":"a@example.com","address":{"postal_code":"1"}}`), fuzzSubject)
+	f.Add([]byte(`{"sub":"310999-0123456789abcdef","email":"a@example.com",`+
+		`"address":{"postal_code":"1"}}`), fuzzSubject)
 	f.Add([]byte(`{"sub":"310999-someone-else"}`), fuzzSubject)
 	f.Add([]byte(`{"sub":"310999-0123456789abcdef","sub":"x"}`), fuzzSubject)
 	f.Add([]byte(`{"sub":"x","sub":"310999-0123456789abcdef"}`), fuzzSubject)

@@ -11,7 +11,8 @@ import (
 // in canonical base64url: possible tampering. It is checked before any
 // other parsing, because go-oidc's JOSE library strips whitespace and
 // accepts the JSON serialization, which an id_token never uses.
-var ErrMalformedToken = errors.New("zenkey: token is not a canonical compact JWS (possible tampering)")
+var ErrMalformedToken = errors.New("zenkey: token is not a canonical compact JWS (possible " +
+	"tampering)")
 
 const (
 	maxTokenSize  = 16 << 10 // a ZenKey id_token is about 1 KiB

@@ -23,18 +23,20 @@ func TestJWTSyntaxGate(t *testing.T) {
 
 	parts := strings.Split(goodJWT, ".")
 	bad := map[string]string{
-		"empty":                "",
-		"two segments":         parts[0] + "." + parts[1],
-		"four segments":        goodJWT + "." + parts[2],
-		"empty signature":      parts[0] + "." + parts[1] + ".",
-		"empty payload":        parts[0] + ".." + parts[2],
-		"line feed":            parts[0] + "." + parts[1][:5] + "\n" + parts[1][5:] + "." + parts[2],
-		"carriage return":      parts[0] + "\r." + parts[1] + "." + parts[2],
-		"space":                " " + goodJWT,
-		"tab":                  goodJWT + "\t",
-		"padding":              parts[0] + "." + parts[1] + "." + parts[2] + "==",
-		"standard alphabet":    strings.ReplaceAll(goodJWT, "-", "+") + "+/",
-		"JSON serialization":   `{"protected":"` + parts[0] + `","payload":"` + parts[1] + `","signature":"` + parts[2] + `"}`,
+		"empty":           "",
+		"two segments":    parts[0] + "." + parts[1],
+		"four segments":   goodJWT + "." + parts[2],
+		"empty signature": parts[0] + "." + parts[1] + ".",
+		"empty payload":   parts[0] + ".." + parts[2],
+		"line feed": parts[0] + "." + parts[1][:5] + "\n" + parts[1][5:] + "." +
+			parts[2],
+		"carriage return":   parts[0] + "\r." + parts[1] + "." + parts[2],
+		"space":             " " + goodJWT,
+		"tab":               goodJWT + "\t",
+		"padding":           parts[0] + "." + parts[1] + "." + parts[2] + "==",
+		"standard alphabet": strings.ReplaceAll(goodJWT, "-", "+") + "+/",
+		"JSON serialization": `{"protected":"` + parts[0] + `","payload":"` + parts[1] +
+			`","signature":"` + parts[2] + `"}`,
 		"non-canonical tail":   parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-1] + "B",
 		"impossible length":    parts[0] + "." + parts[1] + "." + parts[2] + "AAA",
 		"header not JSON":      seg("RS256") + "." + parts[1] + "." + parts[2],

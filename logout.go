@@ -98,7 +98,8 @@ func (m *Middleware) revokeEnded(key string, d *sessionData) {
 // errEverywhereUnknown means "log out everywhere" came from a browser whose
 // own session had already ended (or does not open): who its user was is
 // unknown, so their other sessions cannot be found.
-var errEverywhereUnknown = errors.New("zenkey: logout everywhere: the browser's session had already ended")
+var errEverywhereUnknown = errors.New(
+	"zenkey: logout everywhere: the browser's session had already ended")
 
 // logoutEverywhere destroys every session of d's user, then the browser's
 // own session. The subject is needed first: when the store cannot say it
@@ -170,7 +171,8 @@ func (m *Middleware) logoutSubject(ctx context.Context, subject string) (int, er
 		n, err := m.store.DeleteSubject(ctx, hash)
 		total += n
 		if err != nil {
-			return total, errors.Join(errors.New("zenkey: logout everywhere not confirmed by the store"), err)
+			return total, errors.Join(
+				errors.New("zenkey: logout everywhere not confirmed by the store"), err)
 		}
 	}
 	return total, nil

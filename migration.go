@@ -125,7 +125,8 @@ func (m *Middleware) checkPortClaims(c *portClaims, issuer, newSubject string) e
 	case c.Subject == "":
 		return errors.New("zenkey: port token has no subject")
 	case c.PortedTo == "" || c.Nonce != nil:
-		return errors.New("zenkey: token in aka is not a port token: no ported_to, or a login's nonce")
+		return errors.New("zenkey: token in aka is not a port token: no ported_to, or a login's " +
+			"nonce")
 	case c.PortedTo != newSubject:
 		return errors.New("zenkey: port token was ported to another subject")
 	case !hasExp:

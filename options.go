@@ -247,7 +247,8 @@ func (o *Options) validate() error {
 		add("Options.ClientID is empty: set the client id ZenKey issued for this app")
 	}
 	if o.ClientSecret == "" && o.ClientKeyFile == "" {
-		add("Options.ClientSecret is empty: set the client secret ZenKey issued for this app, or Options.ClientKeyFile for private_key_jwt")
+		add("Options.ClientSecret is empty: set the client secret ZenKey issued for this app, or " +
+			"Options.ClientKeyFile for private_key_jwt")
 	}
 	if err := checkRedirectURL(o.RedirectURL); err != nil {
 		errs = append(errs, err)
@@ -286,14 +287,17 @@ func (o *Options) validateProvider() []error {
 	switch o.ACR {
 	case "", "a1", "a3":
 	case "a2":
-		errs = append(errs, errors.New(`zenkey: Options.ACR "a2" must not be used with ZenKey: use "a3" (PIN or biometric) or "a1"`))
+		errs = append(errs, errors.New(`zenkey: Options.ACR "a2" must not be used with ZenKey: `+
+			`use "a3" (PIN or biometric) or "a1"`))
 	default:
 		if o.Issuer == "" {
-			errs = append(errs, fmt.Errorf(`zenkey: Options.ACR %q is not a ZenKey value: use "a3" or "a1"`, o.ACR))
+			errs = append(errs, fmt.Errorf(`zenkey: Options.ACR %q is not a ZenKey value: use `+
+				`"a3" or "a1"`, o.ACR))
 		}
 	}
 	if n := len([]rune(o.Context)); n > maxContextLen {
-		errs = append(errs, fmt.Errorf("zenkey: Options.Context has %d characters: ZenKey shows at most %d", n, maxContextLen))
+		errs = append(errs, fmt.Errorf("zenkey: Options.Context has %d characters: ZenKey shows "+
+			"at most %d", n, maxContextLen))
 	}
 	return errs
 }
@@ -301,10 +305,12 @@ func (o *Options) validateProvider() []error {
 func (o *Options) validateSession() []error {
 	var errs []error
 	if o.IdleTimeout < 0 || o.AbsoluteTimeout < 0 {
-		errs = append(errs, errors.New("zenkey: Options.IdleTimeout and AbsoluteTimeout must not be negative"))
+		errs = append(errs, errors.New("zenkey: Options.IdleTimeout and AbsoluteTimeout must not "+
+			"be negative"))
 	}
 	if o.IdleTimeout > o.AbsoluteTimeout {
-		errs = append(errs, fmt.Errorf("zenkey: Options.IdleTimeout (%v) is longer than AbsoluteTimeout (%v)", o.IdleTimeout, o.AbsoluteTimeout))
+		errs = append(errs, fmt.Errorf("zenkey: Options.IdleTimeout (%v) is longer than "+
+			"AbsoluteTimeout (%v)", o.IdleTimeout, o.AbsoluteTimeout))
 	}
 	for _, origin := range o.APIOrigins {
 		if err := checkOrigin(origin); err != nil {
@@ -312,7 +318,8 @@ func (o *Options) validateSession() []error {
 		}
 	}
 	if o.RefreshSkew < 0 || o.UserInfoTTL < 0 {
-		errs = append(errs, errors.New("zenkey: Options.RefreshSkew and UserInfoTTL must not be negative"))
+		errs = append(errs, errors.New("zenkey: Options.RefreshSkew and UserInfoTTL must not be "+
+			"negative"))
 	}
 	if o.ClockLeeway < 0 || o.ClockLeeway > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("zenkey: Options.ClockLeeway %v is outside 0 to 5 minutes",
@@ -345,7 +352,8 @@ func (o *Options) validatePaths() []error {
 	for i, a := range paths {
 		for _, b := range paths[i+1:] {
 			if a.path == b.path {
-				errs = append(errs, fmt.Errorf("zenkey: %s and %s are both %q: give each its own path", a.name, b.name, a.path))
+				errs = append(errs, fmt.Errorf("zenkey: %s and %s are both %q: give each its own "+
+					"path", a.name, b.name, a.path))
 			}
 		}
 	}
@@ -367,12 +375,14 @@ func checkRedirectURL(raw string) error {
 		return fmt.Errorf("zenkey: Options.RedirectURL %q must have no query or fragment", raw)
 	}
 	if u.Path == "" || u.Path == "/" {
-		return fmt.Errorf("zenkey: Options.RedirectURL %q has no path: the callback served there would take over the site's home page; use a path such as /auth/callback", raw)
+		return fmt.Errorf("zenkey: Options.RedirectURL %q has no path: the callback served there "+
+			"would take over the site's home page; use a path such as /auth/callback", raw)
 	}
 	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil
 	}
-	return fmt.Errorf("zenkey: Options.RedirectURL %q must use https (plain http is allowed only on localhost)", raw)
+	return fmt.Errorf("zenkey: Options.RedirectURL %q must use https (plain http is allowed only "+
+		"on localhost)", raw)
 }
 
 // checkProviderURL accepts an absolute https URL, or http on loopback for
@@ -399,7 +409,8 @@ func checkOrigin(origin string) error {
 	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil
 	}
-	return fmt.Errorf("zenkey: Options.APIOrigins entry %q must use https (plain http is allowed only on localhost)", origin)
+	return fmt.Errorf("zenkey: Options.APIOrigins entry %q must use https (plain http is allowed "+
+		"only on localhost)", origin)
 }
 
 func isLoopback(host string) bool {
@@ -431,7 +442,8 @@ func isLocalPath(p string) bool {
 // String describes o without its secrets, so that printing or logging
 // Options leaks nothing.
 func (o Options) String() string {
-	return fmt.Sprintf("zenkey.Options{ClientID: %q, ClientSecret: [redacted], RedirectURL: %q, Issuer: %q}",
+	return fmt.Sprintf("zenkey.Options{ClientID: %q, ClientSecret: [redacted], RedirectURL: %q, "+
+		"Issuer: %q}",
 		o.ClientID, o.RedirectURL, o.Issuer)
 }
 

@@ -302,7 +302,8 @@ func (m *Middleware) keepRefreshToken(ctx context.Context, rec *Record, d *sessi
 
 // errLeaseLost means a refresh outlasted its lease and another caller
 // took the lease over: that caller's result must not be overwritten.
-var errLeaseLost = errors.New("zenkey: refresh outlasted its lease; another caller refreshes the session now")
+var errLeaseLost = errors.New("zenkey: refresh outlasted its lease; another caller refreshes the " +
+	"session now")
 
 // storeRefreshed writes a refresh's result: change applied to the
 // session's data, with the lease released. The provider has rotated the

@@ -74,7 +74,8 @@ func openRedis(t testing.TB) func() zenkey.Store {
 func openPostgres(t testing.TB) func() zenkey.Store {
 	url := os.Getenv("ZENKEY_TEST_POSTGRES_URL")
 	if url == "" {
-		t.Skip("ZENKEY_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test): skipping the PostgreSQL store")
+		t.Skip("ZENKEY_TEST_POSTGRES_URL is not set (e.g. " +
+			"postgres://postgres@127.0.0.1:5432/test): skipping the PostgreSQL store")
 	}
 	table := "zenkey_test_" + randomSuffix()
 	ctx := context.Background()

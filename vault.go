@@ -17,7 +17,8 @@ const (
 	vaultHeader   = 1 + 4 + vaultNonceLen
 )
 
-var errVaultOpen = errors.New("zenkey: session record does not decrypt (wrong key, altered or moved)")
+var errVaultOpen = errors.New("zenkey: session record does not decrypt (wrong key, altered or " +
+	"moved)")
 
 // seal encrypts plaintext for the record with the given key.
 func (ring keyring) seal(recordKey string, plaintext []byte) []byte {

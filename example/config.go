@@ -117,7 +117,8 @@ func (c *config) readProvider(env func(string) string) []error {
 		}
 	default:
 		errs = append(errs, errors.New(
-			"example: ZENKEY_CLIENT_ID is set without a secret: set ZENKEY_CLIENT_SECRET or ZENKEY_CLIENT_SECRET_FILE"))
+			"example: ZENKEY_CLIENT_ID is set without a secret: set ZENKEY_CLIENT_SECRET or "+
+				"ZENKEY_CLIENT_SECRET_FILE"))
 	}
 
 	c.Issuer = env("ZENKEY_ISSUER")

@@ -132,7 +132,8 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		a.log.Warn("example: userinfo failed", "error", err)
-		page.UserInfoProblem = "The provider's userinfo endpoint did not answer. Reload to try again."
+		page.UserInfoProblem = "The provider's userinfo endpoint did not answer. " +
+			"Reload to try again."
 	default:
 		ui := newUserInfo(info)
 		page.UserInfo = &ui

@@ -108,9 +108,9 @@ func readPrivateFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("example: %w", err)
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("example: %s holds a secret but other users can reach it (mode %04o): "+
-			"run chmod 600 %s, and replace the secret if someone else may have read it", path, perm,
-			path)
+		return nil, fmt.Errorf("example: %s holds a secret but other users can reach it "+
+			"(mode %04o): run chmod 600 %s, and replace the secret if someone else may have "+
+			"read it", path, perm, path)
 	}
 	return io.ReadAll(io.LimitReader(f, maxSecretFile))
 }
@@ -125,8 +125,8 @@ func decodeKey(name, text string) (zenkey.Secret, error) {
 			continue
 		}
 		if len(key) < keyBytes {
-			return nil, fmt.Errorf("example: %s holds %d bytes: the master secret needs at least %d "+
-				"random bytes, such as the output of: openssl rand -base64 %d",
+			return nil, fmt.Errorf("example: %s holds %d bytes: the master secret needs "+
+				"at least %d random bytes, such as the output of: openssl rand -base64 %d",
 				name, len(key), keyBytes, keyBytes)
 		}
 		return key, nil

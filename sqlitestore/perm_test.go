@@ -69,7 +69,8 @@ func TestOpenRefuses(t *testing.T) {
 		{"WorldWritableFile", 0o700, 0o602, 0,
 			"%s/zenkey.db is writable by other users (mode 0602); run: chmod 600 %s/zenkey.db"},
 		{"ReadableWAL", 0o700, 0o600, 0o644,
-			"%s/zenkey.db-wal is readable by other users (mode 0644); run: chmod 600 %s/zenkey.db-wal"},
+			"%s/zenkey.db-wal is readable by other users (mode 0644); run: chmod 600 " +
+				"%s/zenkey.db-wal"},
 		{"WorldReadableDir", 0o755, 0, 0,
 			"%s is readable by other users (mode 0755); run: chmod 700 %s, or " + ownDir},
 		{"SearchableDir", 0o711, 0o600, 0,
@@ -164,7 +165,8 @@ func TestOpenRefusesAnotherUsersFile(t *testing.T) {
 				s.Close()
 				t.Fatal("Open succeeded")
 			}
-			want := fmt.Sprintf("zenkey/sqlitestore: %s belongs to user %d, not to this process's user 0; run: chown 0 %s",
+			want := fmt.Sprintf("zenkey/sqlitestore: %s belongs to user %d, not to this "+
+				"process's user 0; run: chown 0 %s",
 				theirs, nobody, theirs)
 			if err.Error() != want {
 				t.Errorf("Open: %v\nwant: %s", err, want)

@@ -162,7 +162,8 @@ func scaleCopy(path, template string, n int) ([]string, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	const copyRows = `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+	const copyRows = `WITH RECURSIVE seq(i) AS
+		(SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
 	INSERT INTO records (key, version, created, last_seen, idle_deadline, absolute_deadline,
 		subject, sid, lease_until, blob)
 	SELECT lower(hex(randomblob(32))), version, created, last_seen, idle_deadline,
