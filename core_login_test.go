@@ -1,7 +1,6 @@
 package zenkey_test
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -113,10 +112,5 @@ func (h *harness) send(b *http.Client, method, path string, headers map[string]s
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := b.Do(req)
-	require.NoError(h.t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(h.t, err)
-	return page{resp.StatusCode, resp.Request.URL, string(body), resp.Header}
+	return h.fetch(b, req)
 }

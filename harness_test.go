@@ -163,6 +163,12 @@ func (h *harness) do(b *http.Client, method, target string, nav bool) page {
 		req.Header.Set("Origin", h.app.URL)
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
+	return h.fetch(b, req)
+}
+
+// fetch sends req from browser b and reads the answer.
+func (h *harness) fetch(b *http.Client, req *http.Request) page {
+	h.t.Helper()
 	resp, err := b.Do(req)
 	require.NoError(h.t, err)
 	defer resp.Body.Close()
@@ -266,9 +272,5 @@ func (h *harness) postBody(b *http.Client, path string, body io.Reader) page {
 	req.Header.Set("Accept", "text/html")
 	req.Header.Set("Origin", h.app.URL)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := b.Do(req)
-	require.NoError(h.t, err)
-	defer resp.Body.Close()
-	got, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, resp.Request.URL, string(got), resp.Header}
+	return h.fetch(b, req)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zenkey-go/zenkey"
+	"github.com/zenkey-go/zenkey/internal/syncbuf"
 	"github.com/zenkey-go/zenkey/zenkeytest"
 )
 
@@ -39,28 +40,10 @@ import (
 // master secret, session id or cookie value may appear anywhere but in the
 // cookie itself.
 
-// syncBuffer is a bytes.Buffer for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // witness collects what an app logged and emitted, and what its browsers
 // saw.
 type witness struct {
-	logs syncBuffer
+	logs syncbuf.Buffer
 
 	mu     sync.Mutex
 	events []zenkey.Event
@@ -186,51 +169,6 @@ func (s secrets) addPortTokens(t *testing.T, idToken string) {
 	for _, port := range claims.AKA {
 		s.addJWT("port token", strings.TrimSpace(port))
 	}
-}
-
-// formTap records the form of every request the app POSTs to the
-// provider, as it leaves the app: code exchanges with their PKCE code
-// verifier, refreshes and revocations, each with its client assertion
-// under private_key_jwt.
-type formTap struct {
-	base  http.RoundTripper
-	mu    sync.Mutex
-	forms []url.Values
-}
-
-// install puts the tap between o's HTTP client and the provider.
-func (t *formTap) install(o *zenkey.Options) {
-	c := *o.HTTPClient
-	t.base, c.Transport = c.Transport, t
-	o.HTTPClient = &c
-}
-
-func (t *formTap) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodPost || req.Body == nil {
-		return t.base.RoundTrip(req)
-	}
-	form, out, err := readForm(req)
-	if err != nil {
-		return nil, err
-	}
-	t.mu.Lock()
-	t.forms = append(t.forms, form)
-	t.mu.Unlock()
-	return t.base.RoundTrip(out)
-}
-
-// values returns every value of the form field name the app sent, oldest
-// first.
-func (t *formTap) values(name string) []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []string
-	for _, f := range t.forms {
-		if v := f.Get(name); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // addForms adds the secrets the app sent the provider: each PKCE code
@@ -650,7 +588,7 @@ func noRedirects(b *http.Client) *http.Client {
 // TestNothingLoggedWithoutALogger runs the flows without Options.Logger,
 // with the log and slog defaults writing to buffers: both stay empty.
 func TestNothingLoggedWithoutALogger(t *testing.T) {
-	var std, structured syncBuffer
+	var std, structured syncbuf.Buffer
 	defaultLogger, logOutput, logFlags := slog.Default(), log.Writer(), log.Flags()
 	log.SetOutput(&std)
 	slog.SetDefault(slog.New(slog.NewTextHandler(&structured,

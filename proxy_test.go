@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zenkey-go/zenkey"
+	"github.com/zenkey-go/zenkey/internal/syncbuf"
 	"github.com/zenkey-go/zenkey/zenkeytest"
 )
 
@@ -170,7 +171,7 @@ func TestAPIProxyLogsOnlyToTheLogger(t *testing.T) {
 
 	for _, withLogger := range []bool{false, true} {
 		t.Run(fmt.Sprintf("logger %v", withLogger), func(t *testing.T) {
-			std, logged := &syncBuffer{}, &syncBuffer{}
+			std, logged := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 			out, flags := log.Writer(), log.Flags()
 			log.SetOutput(std)
 			t.Cleanup(func() { log.SetOutput(out); log.SetFlags(flags) })

@@ -1,14 +1,9 @@
 package zenkey_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -366,63 +361,6 @@ func TestRefreshEndsASessionOnceDeleted(t *testing.T) {
 	assert.False(t, h.signedIn(h.browser))
 }
 
-// tokenTap stands between the app and the provider's token endpoint: it
-// records the form of every token request, and a test may rewrite the
-// answers to refresh requests.
-type tokenTap struct {
-	base    http.RoundTripper
-	mu      sync.Mutex
-	forms   []url.Values
-	rewrite func(answer map[string]any) // when set
-}
-
-// install puts the tap in o's HTTP client.
-func (t *tokenTap) install(o *zenkey.Options) {
-	c := *o.HTTPClient
-	t.base, c.Transport = c.Transport, t
-	o.HTTPClient = &c
-}
-
-// lastForm returns the form of the last token request with grant_type.
-func (t *tokenTap) lastForm(grantType string) url.Values {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i := len(t.forms) - 1; i >= 0; i-- {
-		if t.forms[i].Get("grant_type") == grantType {
-			return t.forms[i]
-		}
-	}
-	return nil
-}
-
-func (t *tokenTap) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/token") {
-		return t.base.RoundTrip(req)
-	}
-	form, out, err := readForm(req)
-	if err != nil {
-		return nil, err
-	}
-	t.mu.Lock()
-	t.forms = append(t.forms, form)
-	rewrite := t.rewrite
-	t.mu.Unlock()
-	resp, err := t.base.RoundTrip(out)
-	if err != nil || rewrite == nil || form.Get("grant_type") != "refresh_token" {
-		return resp, err
-	}
-	var answer map[string]any
-	err = json.NewDecoder(resp.Body).Decode(&answer)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	rewrite(answer)
-	b, err := json.Marshal(answer)
-	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-	return resp, err
-}
-
 // TestRefreshRefusesAMalformedIDToken answers a refresh with an id_token
 // that is there but not a JWT string. Taking it for none would skip every
 // check of the refresh: the session ends, as when any check fails.
@@ -439,7 +377,7 @@ func TestRefreshRefusesAMalformedIDToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tap := &tokenTap{}
+			tap := &formTap{}
 			h, _, events := refreshHarness(t, 30*time.Minute, tap.install)
 			tap.rewrite = func(a map[string]any) { a["id_token"] = tt.value }
 			mark := events.mark()
@@ -452,7 +390,7 @@ func TestRefreshRefusesAMalformedIDToken(t *testing.T) {
 		})
 	}
 	t.Run("none", func(t *testing.T) {
-		tap := &tokenTap{}
+		tap := &formTap{}
 		h, _, _ := refreshHarness(t, 30*time.Minute, tap.install)
 		tap.rewrite = func(a map[string]any) { delete(a, "id_token") }
 		assert.Equal(t, "ok", h.do(h.browser, http.MethodGet, "/token", false).body,
@@ -473,7 +411,7 @@ func TestRefreshSendsTheCorrelationID(t *testing.T) {
 		{"standard provider", useIssuer, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tap := &tokenTap{}
+			tap := &formTap{}
 			h, _, _ := refreshHarness(t, 30*time.Minute, func(o *zenkey.Options) {
 				tap.install(o)
 				if tt.edit != nil {

@@ -1,34 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/zenkey-go/zenkey/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer for the app's output, which the server's
-// goroutines write while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // envOf returns an env func, like os.Getenv, that reads vars.
 func envOf(vars map[string]string) func(string) string {
@@ -38,7 +19,7 @@ func envOf(vars map[string]string) func(string) string {
 // runningApp is the app started by startApp.
 type runningApp struct {
 	URL string
-	out *syncBuffer
+	out *syncbuf.Buffer
 }
 
 // startApp runs the app with vars, plus a loopback ADDR with a free port
@@ -54,7 +35,7 @@ func startApp(t *testing.T, vars map[string]string) *runningApp {
 		env[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &runningApp{out: &syncBuffer{}}
+	a := &runningApp{out: &syncbuf.Buffer{}}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, envOf(env), a.out, func(u string) { ready <- u }) }()

@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/zenkey-go/zenkey/internal/syncbuf"
 )
 
 // TestRunningExample drives the real example app, built and started in a
@@ -160,7 +161,7 @@ func startExample(t *testing.T) (appURL, store string) {
 	cmd.Dir = work
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "ADDR=127.0.0.1:0",
 		"ZENKEY_STORE=" + store}
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second // then a kill
@@ -192,23 +193,4 @@ func startExample(t *testing.T) (appURL, store string) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer for the example's output, which the
-// command's goroutine writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
